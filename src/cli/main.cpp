@@ -1,0 +1,73 @@
+// loyaltyd: the command-line entry point.
+//
+//   loyaltyd serve   --db URL [--listen HOST:PORT] [--demo]
+//   loyaltyd program create --db URL --name NAME --currency USD --timezone Europe/Berlin
+//   loyaltyd verify  --db URL
+//   loyaltyd migrate --db URL
+//   loyaltyd jobs run --db URL
+//
+// Errors print one line to stderr and exit non-zero.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"loyaltyd: a self-hosted loyalty and rewards engine"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "loyaltyd 0.1.0");
+
+  loyalty::cli::ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the HTTP API server");
+  serve_cmd->add_option("--db", serve.db_url, "sqlite:PATH or postgresql://...")->required();
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on")
+      ->default_val("127.0.0.1:8080");
+  serve_cmd->add_option("--io-threads", serve.io_threads, "HTTP I/O threads")->default_val(2);
+  serve_cmd->add_flag("--demo", serve.demo,
+                      "Create a demo program with members on first start and print its key");
+  serve_cmd->add_option("--jobs-interval-ms", serve.jobs_interval_ms,
+                        "How often due vesting/expiry work is looked for")
+      ->default_val(1000);
+
+  loyalty::cli::ProgramCreateOptions create;
+  auto* program_cmd = app.add_subcommand("program", "Manage programs");
+  program_cmd->require_subcommand(1);
+  auto* create_cmd = program_cmd->add_subcommand("create", "Create a program and its first API key");
+  create_cmd->add_option("--db", create.db_url, "sqlite:PATH or postgresql://...")->required();
+  create_cmd->add_option("--name", create.name, "Program name")->required();
+  create_cmd->add_option("--currency", create.currency, "ISO 4217 currency")->required();
+  create_cmd->add_option("--timezone", create.timezone, "IANA time zone")->required();
+  create_cmd->add_option("--points-name", create.points_name, "What points are called")
+      ->default_val("points");
+
+  std::string db_url;
+  auto* verify_cmd = app.add_subcommand("verify", "Check every ledger invariant; exit 1 on any");
+  verify_cmd->add_option("--db", db_url, "sqlite:PATH or postgresql://...")->required();
+  auto* migrate_cmd = app.add_subcommand("migrate", "Apply schema migrations");
+  migrate_cmd->add_option("--db", db_url, "sqlite:PATH or postgresql://...")->required();
+  auto* jobs_cmd = app.add_subcommand("jobs", "Run background jobs once");
+  jobs_cmd->require_subcommand(1);
+  auto* jobs_run = jobs_cmd->add_subcommand("run", "Vest and expire everything due now");
+  jobs_run->add_option("--db", db_url, "sqlite:PATH or postgresql://...")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    std::fprintf(stderr, "loyaltyd: %s (see --help)\n", what.c_str());
+    return 2;
+  }
+
+  if (serve_cmd->parsed()) return loyalty::cli::run_serve(serve);
+  if (create_cmd->parsed()) return loyalty::cli::run_program_create(create);
+  if (verify_cmd->parsed()) return loyalty::cli::run_verify(db_url);
+  if (migrate_cmd->parsed()) return loyalty::cli::run_migrate(db_url);
+  if (jobs_run->parsed()) return loyalty::cli::run_jobs(db_url);
+  return 2;
+}

@@ -1,0 +1,252 @@
+#include "cli/verify.h"
+
+#include <map>
+#include <unordered_map>
+
+#include "domain/ledger.h"
+
+namespace loyalty::cli {
+namespace {
+
+struct Key {
+  int64_t program;
+  int64_t id;
+  friend auto operator<=>(const Key&, const Key&) = default;
+};
+
+struct LotState {
+  int64_t member = 0;
+  int64_t original = 0;
+  int64_t remaining = 0;
+  bool pending = false;
+  std::optional<int64_t> available_at;
+  std::optional<int64_t> expires_at;
+  int64_t from_entries = 0;
+  int64_t pending_entries = 0;  // entries on the pending account
+};
+
+struct MemberState {
+  Balance stored;
+  bool has_stored = false;
+  Balance computed;
+  bool exists = false;
+  int64_t lots_available = 0;
+  int64_t lots_pending = 0;
+  int64_t deficit = 0;  // available entries with no lot
+  std::optional<int64_t> earliest_due;
+};
+
+}  // namespace
+
+Result<VerifyReport> verify_store(store::StoreSession& s) {
+  VerifyReport report;
+  auto problem = [&](std::string p) {
+    if (report.problems.size() < kMaxReportedProblems) {
+      report.problems.push_back(std::move(p));
+    } else {
+      report.truncated = true;
+    }
+  };
+  store::SqlConnection& db = s.connection();
+  LOYALTY_RETURN_IF_ERROR(s.begin_read());
+  // A single read transaction: on SQLite a WAL snapshot, on PostgreSQL make it
+  // a repeatable-read snapshot so a running server's writes do not skew sums.
+  if (s.dialect() == store::Dialect::kPostgres) {
+    LOYALTY_RETURN_IF_ERROR(db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
+  }
+  std::map<int64_t, bool> forbid_negative;  // program -> forbids
+  LOYALTY_RETURN_IF_ERROR(db.query("SELECT id, negative_balance FROM programs", {},
+                                   [&](const store::Row& r) {
+                                     forbid_negative[r.get_int(0)] = r.get_text(1) != "allow";
+                                     ++report.programs;
+                                   }));
+  std::map<Key, MemberState> members;
+  LOYALTY_RETURN_IF_ERROR(db.query("SELECT program_id, id FROM members", {},
+                                   [&](const store::Row& r) {
+                                     members[Key{r.get_int(0), r.get_int(1)}].exists = true;
+                                     ++report.members;
+                                   }));
+  LOYALTY_RETURN_IF_ERROR(db.query(
+      "SELECT program_id, member_id, available, pending, lifetime_earned, lifetime_spent, "
+      "expired, adjusted, transferred_net, next_due_at FROM balances",
+      {}, [&](const store::Row& r) {
+        MemberState& m = members[Key{r.get_int(0), r.get_int(1)}];
+        m.has_stored = true;
+        m.stored.available = Points{r.get_int(2)};
+        m.stored.pending = Points{r.get_int(3)};
+        m.stored.lifetime_earned = Points{r.get_int(4)};
+        m.stored.lifetime_spent = Points{r.get_int(5)};
+        m.stored.expired = Points{r.get_int(6)};
+        m.stored.adjusted = Points{r.get_int(7)};
+        m.stored.transferred_net = Points{r.get_int(8)};
+        if (!r.is_null(9)) m.stored.next_due_at = Instant{r.get_int(9)};
+      }));
+  std::unordered_map<int64_t, LotState> lots;  // lot ids are unique store-wide
+  std::map<Key, int64_t> lot_program;
+  LOYALTY_RETURN_IF_ERROR(db.query(
+      "SELECT program_id, id, member_id, original, remaining, pending, available_at, expires_at "
+      "FROM lots",
+      {}, [&](const store::Row& r) {
+        LotState& l = lots[r.get_int(1)];
+        l.member = r.get_int(2);
+        l.original = r.get_int(3);
+        l.remaining = r.get_int(4);
+        l.pending = r.get_int(5) != 0;
+        l.available_at = r.get_optional_int(6);
+        l.expires_at = r.get_optional_int(7);
+        lot_program[Key{r.get_int(0), r.get_int(1)}] = r.get_int(2);
+        ++report.lots;
+      }));
+  // Entries, grouped by posting, in one pass.
+  std::map<Key, int64_t> posting_sums;
+  std::map<Key, int64_t> posting_entry_counts;
+  Status entry_status;
+  LOYALTY_RETURN_IF_ERROR(db.query(
+      "SELECT program_id, member_id, posting_id, account, lot_id, amount FROM entries", {},
+      [&](const store::Row& r) {
+        ++report.entries;
+        Key posting{r.get_int(0), r.get_int(2)};
+        int64_t amount = r.get_int(5);
+        posting_sums[posting] += amount;
+        posting_entry_counts[posting] += 1;
+        auto account = static_cast<Account>(r.get_int(3));
+        MemberState& m = members[Key{r.get_int(0), r.get_int(1)}];
+        if (!apply_entry(m.computed, account, Points{amount})) {
+          problem("member " + std::to_string(r.get_int(1)) + ": balance overflow");
+        }
+        if (is_member_balance_account(account)) {
+          if (r.is_null(4)) {
+            if (account == Account::kPending) {
+              problem("posting " + std::to_string(posting.id) + ": pending entry without a lot");
+            }
+            m.deficit += amount;
+          } else {
+            auto it = lots.find(r.get_int(4));
+            if (it == lots.end() || it->second.member != r.get_int(1)) {
+              problem("posting " + std::to_string(posting.id) + ": entry on unknown lot " +
+                      std::to_string(r.get_int(4)));
+            } else {
+              it->second.from_entries += amount;
+              if (account == Account::kPending) it->second.pending_entries += amount;
+            }
+          }
+        } else if (!r.is_null(4)) {
+          problem("posting " + std::to_string(posting.id) + ": contra entry with a lot");
+        }
+      }));
+  LOYALTY_RETURN_IF_ERROR(db.query("SELECT program_id, id FROM postings", {},
+                                   [&](const store::Row& r) {
+                                     ++report.postings;
+                                     Key k{r.get_int(0), r.get_int(1)};
+                                     if (posting_entry_counts.find(k) ==
+                                         posting_entry_counts.end()) {
+                                       problem("posting " + std::to_string(k.id) +
+                                               " has no entries");
+                                     }
+                                   }));
+  (void)s.rollback();
+
+  for (const auto& [k, sum] : posting_sums) {
+    if (sum != 0) {
+      problem("posting " + std::to_string(k.id) + " (program " + std::to_string(k.program) +
+              "): entries sum to " + std::to_string(sum) + ", not 0");
+    }
+  }
+  for (const auto& [k, member_id] : lot_program) {
+    const LotState& l = lots.at(k.id);
+    std::string name = "lot " + std::to_string(k.id) + " (member " + std::to_string(member_id) + ")";
+    if (l.remaining != l.from_entries) {
+      problem(name + ": remaining " + std::to_string(l.remaining) + " but entries sum to " +
+              std::to_string(l.from_entries));
+    }
+    if (l.remaining < 0 || l.remaining > l.original) {
+      problem(name + ": remaining " + std::to_string(l.remaining) + " outside 0.." +
+              std::to_string(l.original));
+    }
+    if (l.pending && l.pending_entries != l.from_entries) {
+      problem(name + ": pending lot holds points on the available account");
+    }
+    if (!l.pending && l.pending_entries != 0) {
+      problem(name + ": available lot still holds pending points");
+    }
+    MemberState& m = members[Key{k.program, member_id}];
+    if (l.pending) {
+      m.lots_pending += l.remaining;
+    } else {
+      m.lots_available += l.remaining;
+    }
+    if (l.remaining > 0) {
+      auto consider = [&](std::optional<int64_t> t) {
+        if (t && (!m.earliest_due || *t < *m.earliest_due)) m.earliest_due = t;
+      };
+      if (l.pending) consider(l.available_at);
+      consider(l.expires_at);
+    }
+  }
+  for (auto& [k, m] : members) {
+    std::string name = "member " + std::to_string(k.id) + " (program " + std::to_string(k.program) + ")";
+    if (!m.exists) {
+      problem(name + ": ledger rows for a member that does not exist");
+      continue;
+    }
+    Balance stored = m.stored;
+    Balance computed = m.computed;
+    stored.next_due_at.reset();
+    if (stored != computed) {
+      problem(name + ": stored balance (available " + std::to_string(stored.available.value) +
+              ", pending " + std::to_string(stored.pending.value) + ", earned " +
+              std::to_string(stored.lifetime_earned.value) + ", spent " +
+              std::to_string(stored.lifetime_spent.value) + ", expired " +
+              std::to_string(stored.expired.value) + ") differs from the postings (available " +
+              std::to_string(computed.available.value) + ", pending " +
+              std::to_string(computed.pending.value) + ", earned " +
+              std::to_string(computed.lifetime_earned.value) + ", spent " +
+              std::to_string(computed.lifetime_spent.value) + ", expired " +
+              std::to_string(computed.expired.value) + ")");
+    }
+    if (computed.available.value != m.lots_available + m.deficit) {
+      problem(name + ": available " + std::to_string(computed.available.value) +
+              " differs from its lots " + std::to_string(m.lots_available) + " plus debt " +
+              std::to_string(m.deficit));
+    }
+    if (computed.pending.value != m.lots_pending) {
+      problem(name + ": pending " + std::to_string(computed.pending.value) +
+              " differs from its pending lots " + std::to_string(m.lots_pending));
+    }
+    if (m.deficit > 0) problem(name + ": debt entries sum above zero");
+    if (m.deficit < 0 && m.lots_available > 0) {
+      problem(name + ": holds available lots while in debt");
+    }
+    bool forbids = forbid_negative.count(k.program) ? forbid_negative[k.program] : true;
+    if (forbids && (computed.available.value < 0 || m.deficit < 0)) {
+      problem(name + ": negative available balance " + std::to_string(computed.available.value) +
+              " in a program that forbids it");
+    }
+    if (computed.pending.value < 0) problem(name + ": negative pending balance");
+    if (m.earliest_due &&
+        (!m.stored.next_due_at || m.stored.next_due_at->micros_since_epoch > *m.earliest_due)) {
+      problem(name + ": a lot is due at " + format_rfc3339(Instant{*m.earliest_due}) +
+              " but the scheduler would only look at " +
+              (m.stored.next_due_at ? format_rfc3339(*m.stored.next_due_at) : "never"));
+    }
+  }
+  return report;
+}
+
+std::string format_report(const VerifyReport& r) {
+  std::string out = "loyaltyd verify: " + std::to_string(r.programs) + " programs, " +
+                    std::to_string(r.members) + " members, " + std::to_string(r.postings) +
+                    " postings, " + std::to_string(r.entries) + " entries, " +
+                    std::to_string(r.lots) + " lots\n";
+  if (r.problems.empty()) {
+    out += "OK: every posting sums to zero; balances and lots equal the postings; no forbidden "
+           "negative balance.\n";
+    return out;
+  }
+  out += "FAILED: " + std::to_string(r.problems.size()) + (r.truncated ? "+" : "") +
+         " problems\n";
+  for (const auto& p : r.problems) out += "  - " + p + "\n";
+  return out;
+}
+
+}  // namespace loyalty::cli

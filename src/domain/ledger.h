@@ -1,0 +1,221 @@
+// The points ledger, as pure functions.
+//
+// Every points movement is a Posting: entries across accounts that sum to zero.
+// Accounts are per member: a member's spendable `available` and not-yet-vested
+// `pending` points, and contra accounts that say where points came from or went
+// (issuance, redemption, expiry, adjustment, transfer). Program-level totals are
+// sums over members, so every entry belongs to exactly one member and a sharded
+// store can keep a member's ledger in one place.
+//
+// Points sit in lots (one per credit) that remember their expiry; debits consume
+// lots oldest expiry first (lots without expiry last). When the program allows a
+// negative balance, a debt is recorded as entries on the `available` account with
+// no lot ("deficit"); later credits settle it first.
+//
+// Nothing here does I/O or reads a clock: each plan_* function takes the
+// member's current ledger state and `now`, and returns the posting to append and
+// the new materialized state (lots and balances), or a domain error.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/result.h"
+#include "common/time.h"
+#include "domain/member.h"
+#include "domain/points.h"
+#include "domain/program.h"
+
+namespace loyalty {
+
+enum class Account : int {
+  kAvailable = 1,   // member: spendable points
+  kPending = 2,     // member: earned, not yet vested
+  kIssuance = 3,    // contra: points the program issued (negative = issued)
+  kRedemption = 4,  // contra: points spent
+  kExpiry = 5,      // contra: points expired
+  kAdjustment = 6,  // contra: manual adjustments (negative = granted)
+  kTransfer = 7,    // contra: member-to-member transfers (negative = received)
+};
+const char* to_string(Account a);
+std::optional<Account> parse_account(std::string_view s);
+inline bool is_member_balance_account(Account a) {
+  return a == Account::kAvailable || a == Account::kPending;
+}
+
+enum class PostingKind { kCredit, kDebit, kAdjustment, kTransfer, kReversal, kVesting, kExpiry };
+const char* to_string(PostingKind k);
+std::optional<PostingKind> parse_posting_kind(std::string_view s);
+
+// A lot reference inside a plan: an existing lot, a lot created by the same
+// posting (index into LedgerPlan::new_lots), or none (a deficit entry, or a
+// contra account).
+struct LotRef {
+  LotId existing;
+  int new_index = -1;
+  bool is_none() const { return !existing.valid() && new_index < 0; }
+  friend bool operator==(const LotRef&, const LotRef&) = default;
+};
+
+struct Entry {
+  MemberId member;
+  Account account = Account::kAvailable;
+  LotRef lot;
+  Points amount;
+};
+
+struct Lot {
+  LotId id;
+  MemberId member;
+  PostingId posting;  // the posting that created it
+  Points original;
+  Points remaining;
+  bool pending = false;
+  Instant created_at;
+  std::optional<Instant> available_at;  // set for lots created pending
+  std::optional<Instant> expires_at;
+};
+
+// Materialized per-member balances. Contra totals use the member's sign:
+// lifetime_earned = -(issuance account), lifetime_spent = redemption account,
+// expired = expiry account, adjusted = -(adjustment account), transferred_net =
+// -(transfer account). Hence always:
+//   available + pending == lifetime_earned - lifetime_spent - expired + adjusted + transferred_net
+struct Balance {
+  Points available;
+  Points pending;
+  Points lifetime_earned;
+  Points lifetime_spent;
+  Points expired;
+  Points adjusted;
+  Points transferred_net;
+  // Earliest instant at which one of the member's lots vests or expires; no value
+  // when none will. May be earlier than the truth (then a catch-up finds nothing),
+  // never later.
+  std::optional<Instant> next_due_at;
+  friend bool operator==(const Balance&, const Balance&) = default;
+};
+
+// Applies one entry to the member's balance; false on int64 overflow.
+bool apply_entry(Balance& balance, Account account, Points amount);
+
+struct Posting {
+  PostingId id;
+  ProgramId program_id;
+  MemberId member;        // the member it is about (the sender, for a transfer)
+  MemberId counterparty;  // the receiver of a transfer
+  PostingKind kind = PostingKind::kCredit;
+  std::string reason;       // free text shown to the member
+  std::string source;       // where it came from: "api", "order", "job:vesting", ...
+  std::string reason_code;  // adjustments: a machine-readable code
+  std::string actor;        // who asked for it: "key_3", "key_3:alice@shop.com", "system"
+  PostingId reverses;       // for a reversal: the posting it compensates
+  Instant created_at;
+  std::vector<Entry> entries;
+};
+
+struct NewLot {
+  MemberId member;
+  Points points;
+  bool pending = false;
+  std::optional<Instant> available_at;
+  std::optional<Instant> expires_at;
+};
+
+// A change to an existing lot (its remaining points and state after the posting).
+struct LotChange {
+  LotId id;
+  MemberId member;
+  Points remaining;
+  bool pending = false;
+};
+
+// Everything the store must write, in one transaction, to apply a posting.
+struct LedgerPlan {
+  Posting posting;
+  std::vector<NewLot> new_lots;
+  std::vector<LotChange> lot_changes;
+  std::map<MemberId, Balance> balances;  // new balance of every member touched
+};
+
+// A member's ledger as the planner needs it: its open lots (remaining > 0) in
+// any order, and its materialized balance.
+struct MemberLedger {
+  Member member;
+  Balance balance;
+  std::vector<Lot> open_lots;
+};
+
+// ---- Commands ----
+
+struct CreditRequest {
+  Points points;
+  std::string reason;
+  std::string source = "api";
+  std::string actor;
+  std::optional<Instant> available_at;  // in the future: pending until then
+  std::optional<Instant> expires_at;
+};
+
+struct DebitRequest {
+  Points points;
+  std::string reason;
+  std::string source = "api";
+  std::string actor;
+};
+
+struct AdjustmentRequest {
+  Points points;  // signed, non-zero
+  std::string reason_code;
+  std::string reason;
+  std::string actor;
+  std::optional<Instant> expires_at;  // for positive adjustments
+};
+
+struct TransferRequest {
+  Points points;
+  std::string reason;
+  std::string actor;
+};
+
+inline constexpr size_t kMaxReasonLength = 500;
+inline constexpr size_t kMaxReasonCodeLength = 64;
+inline constexpr size_t kMaxSourceLength = 64;
+// Lots one posting may touch; a debit needing more fails rather than writing an
+// unbounded posting (a member would need this many distinct small credits).
+inline constexpr size_t kMaxLotsPerPosting = 10'000;
+
+Result<LedgerPlan> plan_credit(const Program& program, const MemberLedger& member,
+                               const CreditRequest& request, Instant now);
+Result<LedgerPlan> plan_debit(const Program& program, const MemberLedger& member,
+                              const DebitRequest& request, Instant now);
+Result<LedgerPlan> plan_adjustment(const Program& program, const MemberLedger& member,
+                                   const AdjustmentRequest& request, Instant now);
+// `sent_last_24h` is what the sender transferred out in the 24 hours before now.
+Result<LedgerPlan> plan_transfer(const Program& program, const MemberLedger& from,
+                                 const MemberLedger& to, const TransferRequest& request,
+                                 Points sent_last_24h, Instant now);
+// `members` holds the ledger of every member the original posting touched.
+Result<LedgerPlan> plan_reversal(const Program& program, const Posting& original,
+                                 const std::map<MemberId, MemberLedger>& members,
+                                 std::string_view reason, std::string_view actor, Instant now);
+// Vests every pending lot whose available_at <= now; nullopt when none is due.
+std::optional<LedgerPlan> plan_vesting(const Program& program, const MemberLedger& member,
+                                       Instant now);
+// Expires every available lot whose expires_at <= now; nullopt when none is due.
+std::optional<LedgerPlan> plan_expiry(const Program& program, const MemberLedger& member,
+                                      Instant now);
+
+// Earliest vesting/expiry instant among open lots (the value next_due_at should have).
+std::optional<Instant> earliest_due(const std::vector<Lot>& open_lots);
+
+// Checks that a plan is internally consistent: entries sum to zero, every member
+// entry's lot is known, no lot goes negative. Called by the engine before every
+// write (LOYALTY_ASSERT): a violation is a bug, never user input.
+Status check_plan_invariants(const LedgerPlan& plan);
+
+}  // namespace loyalty

@@ -1,0 +1,296 @@
+// What each engine command does inside its savepoint: load state, ask the pure
+// domain for a plan, write it.
+#include <algorithm>
+#include <set>
+
+#include "common/assert.h"
+#include "engine/engine.h"
+
+namespace loyalty::engine {
+namespace {
+
+using store::StoreSession;
+
+Outcome failure(Status st) {
+  Outcome o;
+  o.status = std::move(st);
+  return o;
+}
+Outcome not_found(const std::string& what) { return failure(Status(ErrorCode::kNotFound, what)); }
+template <typename T>
+Outcome success(T value) {
+  Outcome o;
+  o.value = std::move(value);
+  return o;
+}
+
+#define OUTCOME_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                                  \
+  if (!tmp.ok()) return failure(tmp.status());        \
+  lhs = std::move(tmp).value()
+#define OUTCOME_ASSIGN_OR_RETURN(lhs, expr) \
+  OUTCOME_ASSIGN_OR_RETURN_IMPL(LOYALTY_CONCAT(_out_, __LINE__), lhs, expr)
+#define OUTCOME_RETURN_IF_ERROR(expr)   \
+  do {                                  \
+    ::loyalty::Status _s = (expr);      \
+    if (!_s.ok()) return failure(_s);   \
+  } while (0)
+
+Result<MemberLedger> load_ledger(StoreSession& s, const Member& member) {
+  MemberLedger ml;
+  ml.member = member;
+  LOYALTY_ASSIGN_OR_RETURN(ml.balance, s.get_balance(member.program_id, member.id));
+  LOYALTY_ASSIGN_OR_RETURN(ml.open_lots, s.open_lots(member.program_id, member.id));
+  return ml;
+}
+
+// Vests and expires the member's due lots before anything else touches the
+// member, so a debit never spends points that have expired and a balance read
+// after a command is current. Returns the number of postings written.
+Result<int> catch_up(StoreSession& s, const Program& program, const Member& member, Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(Balance balance, s.get_balance(program.id, member.id));
+  if (!balance.next_due_at || *balance.next_due_at > now) return 0;
+  int written = 0;
+  LOYALTY_ASSIGN_OR_RETURN(MemberLedger ml, load_ledger(s, member));
+  if (auto plan = plan_vesting(program, ml, now)) {
+    LOYALTY_RETURN_IF_ERROR(s.apply_plan(*plan));
+    ++written;
+    LOYALTY_ASSIGN_OR_RETURN(ml, load_ledger(s, member));
+  }
+  if (auto plan = plan_expiry(program, ml, now)) {
+    LOYALTY_RETURN_IF_ERROR(s.apply_plan(*plan));
+    ++written;
+    LOYALTY_ASSIGN_OR_RETURN(ml, load_ledger(s, member));
+  }
+  // next_due_at may only be early, never late; make it exact so the scheduler
+  // does not pick the member again.
+  std::optional<Instant> due = earliest_due(ml.open_lots);
+  if (due != ml.balance.next_due_at) {
+    LOYALTY_RETURN_IF_ERROR(s.connection().query(
+        "UPDATE balances SET next_due_at = ? WHERE program_id = ? AND member_id = ?",
+        {due ? store::SqlValue(due->micros_since_epoch) : store::SqlValue(), program.id.value,
+         member.id.value}));
+  }
+  return written;
+}
+
+Result<Program> require_program(StoreSession& s, ProgramId id) {
+  LOYALTY_ASSIGN_OR_RETURN(auto p, s.find_program(id));
+  if (!p) return Status(ErrorCode::kNotFound, "program " + format_id(id) + " not found");
+  return *p;
+}
+
+Result<Member> require_member(StoreSession& s, ProgramId program, MemberId id) {
+  LOYALTY_ASSIGN_OR_RETURN(auto m, s.find_member(program, id));
+  if (!m) return Status(ErrorCode::kNotFound, "member " + format_id(id) + " not found");
+  return *m;
+}
+
+// Loads program and member, catches the member up, and returns its ledger.
+struct MemberContext {
+  Program program;
+  MemberLedger ledger;
+};
+Result<MemberContext> prepare_member(StoreSession& s, ProgramId program_id, MemberId member_id,
+                                     Instant now) {
+  MemberContext ctx;
+  LOYALTY_ASSIGN_OR_RETURN(ctx.program, require_program(s, program_id));
+  LOYALTY_ASSIGN_OR_RETURN(Member member, require_member(s, program_id, member_id));
+  LOYALTY_ASSIGN_OR_RETURN(int ignored, catch_up(s, ctx.program, member, now));
+  (void)ignored;
+  LOYALTY_ASSIGN_OR_RETURN(ctx.ledger, load_ledger(s, member));
+  return ctx;
+}
+
+Outcome write_plan(StoreSession& s, Result<LedgerPlan> plan) {
+  if (!plan.ok()) return failure(plan.status());
+  LOYALTY_ASSERT(check_plan_invariants(*plan).ok());
+  OUTCOME_RETURN_IF_ERROR(s.apply_plan(*plan));
+  return success(std::move(plan->posting));
+}
+
+Status apply_program_patch(Program& p, const ProgramPatch& patch) {
+  if (patch.name) p.name = *patch.name;
+  if (patch.timezone) p.timezone = *patch.timezone;
+  if (patch.points_name) p.points_name = *patch.points_name;
+  if (patch.point_value_minor) p.point_value_minor = *patch.point_value_minor;
+  if (patch.point_value_points) p.point_value_points = *patch.point_value_points;
+  if (patch.negative_balance) p.negative_balance = *patch.negative_balance;
+  if (patch.transfers_enabled) p.transfers.enabled = *patch.transfers_enabled;
+  if (patch.transfer_min_points) p.transfers.min_points = *patch.transfer_min_points;
+  if (patch.transfer_max_points) p.transfers.max_points = *patch.transfer_max_points;
+  if (patch.transfer_daily_limit_points) {
+    p.transfers.daily_limit_points = *patch.transfer_daily_limit_points;
+  }
+  return validate_program(p);
+}
+
+Status validate_key_request(const std::string& name, const std::vector<std::string>& scopes) {
+  if (name.empty() || name.size() > 100) {
+    return Status(ErrorCode::kInvalidRequest, "name must be 1 to 100 characters");
+  }
+  if (scopes.empty()) {
+    return Status(ErrorCode::kInvalidRequest, "scopes must list at least one scope");
+  }
+  for (const auto& s : scopes) {
+    if (!is_known_scope(s)) {
+      return Status(ErrorCode::kInvalidRequest, "unknown scope '" + s + "'");
+    }
+  }
+  return {};
+}
+
+Status validate_member(const Member& m) {
+  LOYALTY_RETURN_IF_ERROR(validate_external_id(m.external_id));
+  if (m.first_name.size() > kMaxNameLength || m.last_name.size() > kMaxNameLength) {
+    return Status(ErrorCode::kInvalidRequest,
+                  "first_name and last_name must be at most 100 characters");
+  }
+  if (m.attributes_json.size() > kMaxAttributesJsonBytes) {
+    return Status(ErrorCode::kInvalidRequest, "attributes must be at most 8192 bytes of JSON");
+  }
+  return {};
+}
+
+}  // namespace
+
+Outcome Engine::execute_body(const CommandBody& body, Instant now) {
+  StoreSession& s = *session_;
+  return std::visit(
+      [&](const auto& c) -> Outcome {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, CreateProgram>) {
+          Program p = c.program;
+          p.created_at = now;
+          p.updated_at = now;
+          OUTCOME_RETURN_IF_ERROR(validate_program(p));
+          OUTCOME_ASSIGN_OR_RETURN(p.id, s.insert_program(p));
+          ApiKeyCreated key = make_api_key(p.id, c.key_name, {"*"}, now);
+          OUTCOME_ASSIGN_OR_RETURN(key.key.id, s.insert_api_key(key.key));
+          return success(ProgramCreated{std::move(p), std::move(key)});
+        } else if constexpr (std::is_same_v<T, UpdateProgram>) {
+          OUTCOME_ASSIGN_OR_RETURN(Program p, require_program(s, c.program_id));
+          OUTCOME_RETURN_IF_ERROR(apply_program_patch(p, c.patch));
+          p.updated_at = now;
+          OUTCOME_RETURN_IF_ERROR(s.update_program(p));
+          return success(std::move(p));
+        } else if constexpr (std::is_same_v<T, CreateApiKey>) {
+          OUTCOME_ASSIGN_OR_RETURN(Program p, require_program(s, c.program_id));
+          OUTCOME_RETURN_IF_ERROR(validate_key_request(c.name, c.scopes));
+          ApiKeyCreated key = make_api_key(p.id, c.name, c.scopes, now);
+          OUTCOME_ASSIGN_OR_RETURN(key.key.id, s.insert_api_key(key.key));
+          return success(std::move(key));
+        } else if constexpr (std::is_same_v<T, RevokeApiKey>) {
+          OUTCOME_ASSIGN_OR_RETURN(auto key, s.find_api_key(c.program_id, c.key_id));
+          if (!key) return not_found("API key " + format_id(c.key_id) + " not found");
+          OUTCOME_RETURN_IF_ERROR(s.revoke_api_key(c.program_id, c.key_id, now));
+          if (!key->revoked_at) key->revoked_at = now;
+          return success(std::move(*key));
+        } else if constexpr (std::is_same_v<T, EnrollMember>) {
+          OUTCOME_ASSIGN_OR_RETURN(Program p, require_program(s, c.member.program_id));
+          Member m = c.member;
+          OUTCOME_RETURN_IF_ERROR(validate_member(m));
+          OUTCOME_ASSIGN_OR_RETURN(m.email, normalize_email(m.email));
+          m.program_id = p.id;
+          m.status = MemberStatus::kActive;
+          m.created_at = now;
+          m.updated_at = now;
+          OUTCOME_ASSIGN_OR_RETURN(m.id, s.insert_member(m));
+          return success(std::move(m));
+        } else if constexpr (std::is_same_v<T, UpdateMember>) {
+          OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, c.program_id, c.member_id));
+          const MemberPatch& patch = c.patch;
+          if (patch.email) {
+            OUTCOME_ASSIGN_OR_RETURN(m.email, normalize_email(*patch.email));
+          }
+          if (patch.first_name) m.first_name = *patch.first_name;
+          if (patch.last_name) m.last_name = *patch.last_name;
+          if (patch.birthday) m.birthday = *patch.birthday;
+          if (patch.attributes_json) m.attributes_json = *patch.attributes_json;
+          if (patch.consent) {
+            if (patch.consent->email) m.consent.email = patch.consent->email;
+            if (patch.consent->sms) m.consent.sms = patch.consent->sms;
+            if (patch.consent->push) m.consent.push = patch.consent->push;
+          }
+          OUTCOME_RETURN_IF_ERROR(validate_member(m));
+          m.updated_at = now;
+          OUTCOME_RETURN_IF_ERROR(s.update_member(m));
+          return success(std::move(m));
+        } else if constexpr (std::is_same_v<T, SetMemberStatus>) {
+          OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, c.program_id, c.member_id));
+          if (m.status != c.status) {
+            m.status = c.status;
+            m.updated_at = now;
+            OUTCOME_RETURN_IF_ERROR(s.update_member(m));
+          }
+          return success(std::move(m));
+        } else if constexpr (std::is_same_v<T, Credit>) {
+          OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, c.program_id, c.member_id, now));
+          return write_plan(s, plan_credit(ctx.program, ctx.ledger, c.request, now));
+        } else if constexpr (std::is_same_v<T, Debit>) {
+          OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, c.program_id, c.member_id, now));
+          return write_plan(s, plan_debit(ctx.program, ctx.ledger, c.request, now));
+        } else if constexpr (std::is_same_v<T, Adjust>) {
+          OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, c.program_id, c.member_id, now));
+          return write_plan(s, plan_adjustment(ctx.program, ctx.ledger, c.request, now));
+        } else if constexpr (std::is_same_v<T, Transfer>) {
+          if (c.from_member_id == c.to_member_id) {
+            return failure(Status(ErrorCode::kTransferToSelf,
+                                  "a member cannot transfer points to themselves"));
+          }
+          OUTCOME_ASSIGN_OR_RETURN(auto from,
+                                   prepare_member(s, c.program_id, c.from_member_id, now));
+          OUTCOME_ASSIGN_OR_RETURN(auto to, prepare_member(s, c.program_id, c.to_member_id, now));
+          OUTCOME_ASSIGN_OR_RETURN(
+              Points sent, s.transferred_out_since(c.program_id, c.from_member_id,
+                                                   now - Duration::from_days(1)));
+          return write_plan(
+              s, plan_transfer(from.program, from.ledger, to.ledger, c.request, sent, now));
+        } else if constexpr (std::is_same_v<T, Reverse>) {
+          OUTCOME_ASSIGN_OR_RETURN(Program p, require_program(s, c.program_id));
+          OUTCOME_ASSIGN_OR_RETURN(auto original, s.find_posting(c.program_id, c.posting_id));
+          if (!original) return not_found("posting " + format_id(c.posting_id) + " not found");
+          OUTCOME_ASSIGN_OR_RETURN(auto existing, s.find_reversal_of(c.program_id, original->id));
+          if (existing) {
+            return failure(Status(ErrorCode::kAlreadyReversed,
+                                  "posting " + format_id(original->id) + " was already reversed by " +
+                                      format_id(*existing)));
+          }
+          std::vector<MemberId> ids = {original->member};
+          if (original->counterparty.valid()) ids.push_back(original->counterparty);
+          std::sort(ids.begin(), ids.end());
+          OUTCOME_RETURN_IF_ERROR(s.lock_members(c.program_id, ids));
+          std::map<MemberId, MemberLedger> ledgers;
+          for (MemberId id : ids) {
+            OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, c.program_id, id, now));
+            ledgers[id] = std::move(ctx.ledger);
+          }
+          // The reversal must see every lot the original touched, empty ones too.
+          std::set<LotId> needed;
+          for (const Entry& e : original->entries) {
+            if (e.lot.existing.valid()) needed.insert(e.lot.existing);
+          }
+          for (auto& [id, ml] : ledgers) {
+            for (const Lot& l : ml.open_lots) needed.erase(l.id);
+          }
+          if (!needed.empty()) {
+            OUTCOME_ASSIGN_OR_RETURN(
+                auto lots, s.lots_by_ids(c.program_id, std::vector<LotId>(needed.begin(), needed.end())));
+            for (Lot& l : lots) ledgers.at(l.member).open_lots.push_back(l);
+          }
+          return write_plan(s, plan_reversal(p, *original, ledgers, c.reason, c.actor, now));
+        } else if constexpr (std::is_same_v<T, CatchUp>) {
+          CatchUpResult result;
+          for (const store::DueMember& due : c.members) {
+            OUTCOME_ASSIGN_OR_RETURN(Program p, require_program(s, due.program_id));
+            OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, due.program_id, due.member_id));
+            OUTCOME_ASSIGN_OR_RETURN(int n, catch_up(s, p, m, now));
+            result.postings += n;
+          }
+          return success(result);
+        }
+      },
+      body);
+}
+
+}  // namespace loyalty::engine

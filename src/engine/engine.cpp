@@ -1,0 +1,271 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+#include <random>
+#include <set>
+
+#include "common/assert.h"
+#include "common/crypto.h"
+
+namespace loyalty::engine {
+namespace {
+
+Outcome failure(Status st) {
+  Outcome o;
+  o.status = std::move(st);
+  return o;
+}
+
+
+// The members a command will write, for PostgreSQL row locks taken in key
+// order at the start of a batch (reversals lock theirs when they learn them).
+void collect_members(const CommandBody& body, std::set<std::pair<int64_t, int64_t>>& out) {
+  std::visit(
+      [&](const auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, Credit> || std::is_same_v<T, Debit> ||
+                      std::is_same_v<T, Adjust> || std::is_same_v<T, UpdateMember> ||
+                      std::is_same_v<T, SetMemberStatus>) {
+          out.emplace(c.program_id.value, c.member_id.value);
+        } else if constexpr (std::is_same_v<T, Transfer>) {
+          out.emplace(c.program_id.value, c.from_member_id.value);
+          out.emplace(c.program_id.value, c.to_member_id.value);
+        } else if constexpr (std::is_same_v<T, CatchUp>) {
+          for (const auto& m : c.members) out.emplace(m.program_id.value, m.member_id.value);
+        }
+      },
+      body);
+}
+
+
+}  // namespace
+
+bool is_known_scope(std::string_view scope) {
+  if (scope == "*") return true;
+  for (const char* s : kAllScopes) {
+    if (scope == s) return true;
+  }
+  return false;
+}
+
+ApiKeyCreated make_api_key(ProgramId program, std::string name, std::vector<std::string> scopes,
+                           Instant now) {
+  ApiKeyCreated out;
+  out.secret = "lk_" + random_base58(40);
+  out.key.program_id = program;
+  out.key.name = std::move(name);
+  out.key.prefix = out.secret.substr(0, 10);
+  out.key.key_hash = sha256_hex(out.secret);
+  out.key.scopes = std::move(scopes);
+  out.key.created_at = now;
+  return out;
+}
+
+// ---- Lifecycle ----
+
+Result<std::unique_ptr<Engine>> Engine::start(std::string_view db_url, const Clock& clock,
+                                              EngineOptions options) {
+  LOYALTY_ASSIGN_OR_RETURN(auto session, store::open_session(db_url));
+  LOYALTY_RETURN_IF_ERROR(session->migrate());
+  return std::unique_ptr<Engine>(new Engine(std::move(session), clock, options));
+}
+
+Engine::Engine(std::unique_ptr<store::StoreSession> session, const Clock& clock,
+               EngineOptions options)
+    : session_(std::move(session)), clock_(clock), options_(options) {
+  LOYALTY_ASSERT(options_.max_batch_commands > 0 && options_.max_queue_commands > 0);
+  writer_ = std::thread([this] { run(); });
+}
+
+Engine::~Engine() { stop(); }
+
+void Engine::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void Engine::submit(Command command, Completion done) {
+  LOYALTY_ASSERT(!command.idempotency || command.render);
+  {
+    std::unique_lock lock(mu_);
+    if (!stopping_ && queue_.size() < options_.max_queue_commands) {
+      queue_.push_back(Pending{std::move(command), std::move(done)});
+      lock.unlock();
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(failure(Status(ErrorCode::kUnavailable, stopping_ ? "the server is shutting down"
+                                                         : "the write queue is full")));
+}
+
+Outcome Engine::execute(Command command) {
+  std::promise<Outcome> promise;
+  auto future = promise.get_future();
+  submit(std::move(command), [&promise](Outcome o) { promise.set_value(std::move(o)); });
+  return future.get();
+}
+
+EngineStats Engine::stats() const {
+  EngineStats s;
+  s.commands = commands_.load();
+  s.batches = batches_.load();
+  s.failed_commands = failed_.load();
+  s.batch_retries = retries_.load();
+  std::lock_guard lock(mu_);
+  s.queue_depth = queue_.size();
+  return s;
+}
+
+void Engine::set_batch_observer(std::function<void(size_t, int64_t)> observer) {
+  std::lock_guard lock(mu_);
+  batch_observer_ = std::move(observer);
+}
+
+void Engine::run() {
+  std::vector<Pending> batch;
+  while (true) {
+    batch.clear();
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && batch.size() < options_.max_batch_commands) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    execute_batch(batch);
+  }
+}
+
+// ---- Batches ----
+
+void Engine::execute_batch(std::vector<Pending>& batch) {
+  std::vector<Outcome> outcomes(batch.size());
+  std::mt19937 jitter(static_cast<unsigned>(batch.size()));
+  auto started = std::chrono::steady_clock::now();
+  for (int attempt = 0;; ++attempt) {
+    Instant now = clock_.now();
+    bool retry = false;
+    Status st = session_->begin_write();
+    if (st.ok()) {
+      std::set<std::pair<int64_t, int64_t>> members;
+      for (const Pending& p : batch) collect_members(p.command.body, members);
+      for (const auto& [program, member] : members) {
+        st = session_->lock_members(ProgramId{program}, {MemberId{member}});
+        if (!st.ok()) break;
+      }
+    }
+    if (st.ok()) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        outcomes[i] = execute_one(batch[i].command, now);
+        if (outcomes[i].status.code() == ErrorCode::kRetryable) {
+          retry = true;
+          break;
+        }
+      }
+      if (!retry) st = session_->commit();
+    }
+    if (retry || st.code() == ErrorCode::kRetryable) {
+      (void)session_->rollback();
+      if (attempt < options_.max_batch_retries) {
+        retries_.fetch_add(1);
+        std::this_thread::sleep_for(std::chrono::microseconds(
+            std::uniform_int_distribution<int>(100, 2000 << std::min(attempt, 4))(jitter)));
+        continue;
+      }
+      st = Status(ErrorCode::kUnavailable, "the store stayed contended; retry the request");
+    }
+    if (!st.ok()) {
+      (void)session_->rollback();
+      for (Outcome& o : outcomes) o = failure(st);
+    }
+    break;
+  }
+  auto commit_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::steady_clock::now() - started)
+                       .count();
+  batches_.fetch_add(1);
+  commands_.fetch_add(batch.size());
+  std::function<void(size_t, int64_t)> observer;
+  {
+    std::lock_guard lock(mu_);
+    observer = batch_observer_;
+  }
+  if (observer) observer(batch.size(), commit_us);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!outcomes[i].status.ok()) failed_.fetch_add(1);
+    batch[i].done(std::move(outcomes[i]));
+  }
+}
+
+Outcome Engine::execute_one(const Command& command, Instant now) {
+  Status st = session_->savepoint();
+  if (!st.ok()) return failure(st);
+  auto abandon = [&](Outcome o) {
+    Status rb = session_->rollback_to_savepoint();
+    if (rb.ok()) rb = session_->release_savepoint();
+    if (!rb.ok() && o.status.code() != ErrorCode::kRetryable) return failure(rb);
+    return o;
+  };
+  auto replay_or_mismatch = [&](const store::IdempotencyRecord& rec) {
+    if (rec.fingerprint != command.idempotency->fingerprint) {
+      return failure(Status(ErrorCode::kIdempotencyMismatch,
+                            "Idempotency-Key '" + command.idempotency->key +
+                                "' was already used with a different request"));
+    }
+    Outcome o;
+    o.replay = StoredResponse{rec.status_code, rec.response_body};
+    return o;
+  };
+  ProgramId program;
+  std::visit(
+      [&](const auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, CreateProgram> || std::is_same_v<T, CatchUp>) {
+        } else if constexpr (std::is_same_v<T, EnrollMember>) {
+          program = c.member.program_id;
+        } else {
+          program = c.program_id;
+        }
+      },
+      command.body);
+  if (command.idempotency) {
+    auto found = session_->find_idempotency(program, command.idempotency->key);
+    if (!found.ok()) return abandon(failure(found.status()));
+    if (found->has_value()) {
+      (void)session_->release_savepoint();
+      return replay_or_mismatch(**found);
+    }
+  }
+  Outcome out = execute_body(command.body, now);
+  if (!out.status.ok()) return abandon(std::move(out));
+  if (command.idempotency) {
+    StoredResponse response = command.render(out);
+    store::IdempotencyRecord rec{command.idempotency->fingerprint, response.status_code,
+                                 std::move(response.body)};
+    auto inserted = session_->insert_idempotency(program, command.idempotency->key, rec, now);
+    if (!inserted.ok()) return abandon(failure(inserted.status()));
+    if (!*inserted) {
+      // Another node stored the key first (it waited for that node's commit):
+      // undo ours and answer with theirs.
+      abandon(Outcome{});
+      auto found = session_->find_idempotency(program, command.idempotency->key);
+      if (!found.ok()) return failure(found.status());
+      LOYALTY_ASSERT(found->has_value());
+      return replay_or_mismatch(**found);
+    }
+  }
+  st = session_->release_savepoint();
+  if (!st.ok()) return failure(st);
+  return out;
+}
+
+}  // namespace loyalty::engine

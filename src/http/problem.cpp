@@ -1,0 +1,160 @@
+#include "http/problem.h"
+
+#include <array>
+
+#include "common/assert.h"
+#include "common/json_writer.h"
+
+namespace loyalty::http {
+
+namespace {
+
+// Indexed by ErrorCode; the order must follow the enum (checked in problem_type).
+constexpr std::array<ProblemType, 18> kCodeProblems = {{
+    {200, "ok", "OK", "Not an error."},
+    {400, "invalid-request", "Invalid request",
+     "The request is malformed: invalid JSON, a field of the wrong type, an unknown field, a "
+     "missing required field, or a value outside its allowed range. `errors` names the field. "
+     "Fix the request; retrying it unchanged fails again."},
+    {401, "unauthenticated", "Unauthenticated",
+     "The request has no API key, or the key is unknown or revoked. Send `Authorization: Bearer "
+     "<api key>`."},
+    {403, "forbidden", "Forbidden",
+     "The API key is valid but lacks the scope this operation needs, or the operation is "
+     "disabled on this instance."},
+    {404, "not-found", "Not found",
+     "No such resource in the program of the API key (resources of other programs are never "
+     "visible), or no such route."},
+    {422, "idempotency-key-reused", "Idempotency key reused with a different request",
+     "The Idempotency-Key was already used for a request with another method, path or body. "
+     "Use a new key for a new request."},
+    {409, "conflict", "Conflict",
+     "The request conflicts with the current state, e.g. the external_id is already enrolled."},
+    {422, "member-blocked", "Member blocked",
+     "The member is blocked: it cannot earn, spend or transfer points until unblocked."},
+    {422, "transfer-to-self", "Transfer to self", "A member cannot transfer points to itself."},
+    {422, "transfers-disabled", "Transfers disabled",
+     "Member-to-member transfers are disabled in this program's settings."},
+    {422, "transfer-limit-exceeded", "Transfer limit exceeded",
+     "The transfer is below the program's minimum, above its maximum, or over the sender's daily "
+     "limit."},
+    {409, "already-reversed", "Already reversed", "The posting has been reversed already."},
+    {422, "not-reversible", "Not reversible",
+     "This posting cannot be reversed (a reversal, or a posting made by the system such as "
+     "expiry or vesting), or reversing it would need points the member no longer has."},
+    {422, "insufficient-points", "Insufficient points",
+     "The member's available balance is lower than the points requested."},
+    {422, "amount-out-of-range", "Amount out of range",
+     "The amount is above the largest amount one posting may move, or the balance would "
+     "overflow."},
+    {503, "unavailable", "Service unavailable",
+     "The server is draining, its queue is full or the store is unreachable. Retry after the "
+     "Retry-After delay with the same Idempotency-Key."},
+    {503, "retryable", "Temporary failure",
+     "A transient storage conflict. Retry with the same Idempotency-Key."},
+    {500, "internal-error", "Internal error",
+     "An unexpected error. It is logged with the request id (X-Request-Id)."},
+}};
+
+constexpr std::array<ProblemType, 4> kHttpProblems = {{
+    {405, "method-not-allowed", "Method not allowed",
+     "The route exists but not with this method; the Allow header lists the methods it takes."},
+    {413, "payload-too-large", "Payload too large", "The request body exceeds the size limit."},
+    {415, "unsupported-media-type", "Unsupported media type",
+     "A request body must be JSON, sent with `Content-Type: application/json`."},
+    {400, "bad-request", "Bad request",
+     "The HTTP request itself is malformed (headers, framing or the request target)."},
+}};
+
+bool is_field_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '_' || c == '.' || c == '[' || c == ']';
+}
+
+}  // namespace
+
+const ProblemType& problem_type(ErrorCode code) {
+  static_assert(static_cast<size_t>(ErrorCode::kInternal) + 1 == kCodeProblems.size());
+  size_t index = static_cast<size_t>(code);
+  LOYALTY_ASSERT(index > 0 && index < kCodeProblems.size());
+  return kCodeProblems[index];
+}
+
+const ProblemType& problem_type(HttpProblem problem) {
+  return kHttpProblems[static_cast<size_t>(problem)];
+}
+
+std::span<const ProblemType> all_problem_types() {
+  static const std::vector<ProblemType> kAll = [] {
+    std::vector<ProblemType> all(kCodeProblems.begin() + 1, kCodeProblems.end());
+    all.insert(all.end(), kHttpProblems.begin(), kHttpProblems.end());
+    return all;
+  }();
+  return kAll;
+}
+
+const ProblemType* find_problem_type(std::string_view slug) {
+  for (const ProblemType& t : all_problem_types()) {
+    if (t.slug == slug) return &t;
+  }
+  return nullptr;
+}
+
+std::optional<FieldError> field_error_of(const Status& status) {
+  if (status.code() != ErrorCode::kInvalidRequest) return std::nullopt;
+  std::string_view message = status.message();
+  size_t colon = message.find(": ");
+  if (colon == 0 || colon == std::string_view::npos) return std::nullopt;
+  for (char c : message.substr(0, colon)) {
+    if (!is_field_char(c)) return std::nullopt;
+  }
+  return FieldError{std::string(message.substr(0, colon)), std::string(message.substr(colon + 2))};
+}
+
+Response problem_response(const ProblemType& type, std::string_view detail,
+                          std::string_view instance) {
+  JsonWriter w;
+  w.begin_object()
+      .field("type", std::string("/problems/") + std::string(type.slug))
+      .field("title", type.title)
+      .field("status", type.status)
+      .field("detail", detail)
+      .field("instance", instance);
+  w.end_object();
+  Response r;
+  r.status = type.status;
+  r.content_type = "application/problem+json";
+  r.body = w.take();
+  return r;
+}
+
+Response problem_response(const Status& status, std::string_view instance) {
+  const ProblemType& type = problem_type(status.code());
+  std::string_view detail = status.message();
+  if (status.code() == ErrorCode::kInternal) {
+    detail = "an internal error occurred; the server log has the details under the request id";
+  }
+  JsonWriter w;
+  w.begin_object()
+      .field("type", std::string("/problems/") + std::string(type.slug))
+      .field("title", type.title)
+      .field("status", type.status)
+      .field("detail", detail)
+      .field("instance", instance);
+  if (auto field = field_error_of(status)) {
+    w.key("errors").begin_array().begin_object();
+    w.field("field", field->field).field("message", field->message);
+    w.end_object().end_array();
+  }
+  w.end_object();
+  Response r;
+  r.status = type.status;
+  r.content_type = "application/problem+json";
+  r.body = w.take();
+  if (status.code() == ErrorCode::kUnavailable || status.code() == ErrorCode::kRetryable) {
+    r.headers.emplace_back("Retry-After", "1");
+  }
+  return r;
+}
+
+}  // namespace loyalty::http

@@ -1,0 +1,634 @@
+#include "store/store.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "common/assert.h"
+#include "store/migrations.h"
+
+namespace loyalty::store {
+namespace {
+
+std::optional<Instant> opt_instant(const Row& r, int c) {
+  if (r.is_null(c)) return std::nullopt;
+  return Instant{r.get_int(c)};
+}
+SqlValue instant_value(const std::optional<Instant>& t) {
+  return t ? SqlValue(t->micros_since_epoch) : SqlValue();
+}
+SqlValue opt_bool_value(const std::optional<bool>& b) {
+  return b ? SqlValue(static_cast<int64_t>(*b)) : SqlValue();
+}
+std::optional<bool> opt_bool(const Row& r, int c) {
+  if (r.is_null(c)) return std::nullopt;
+  return r.get_int(c) != 0;
+}
+
+std::string join_scopes(const std::vector<std::string>& scopes) {
+  std::string out;
+  for (const auto& s : scopes) {
+    if (!out.empty()) out.push_back(' ');
+    out += s;
+  }
+  return out;
+}
+std::vector<std::string> split_scopes(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find(' ', start);
+    if (end == std::string_view::npos) end = s.size();
+    if (end > start) out.emplace_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+constexpr const char* kProgramColumns =
+    "id, name, currency, timezone, points_name, point_value_minor, point_value_points, "
+    "negative_balance, transfers_enabled, transfer_min_points, transfer_max_points, "
+    "transfer_daily_limit_points, created_at, updated_at";
+
+Program read_program(const Row& r) {
+  Program p;
+  p.id = ProgramId{r.get_int(0)};
+  p.name = std::string(r.get_text(1));
+  p.currency = std::string(r.get_text(2));
+  p.timezone = std::string(r.get_text(3));
+  p.points_name = std::string(r.get_text(4));
+  p.point_value_minor = r.get_int(5);
+  p.point_value_points = r.get_int(6);
+  p.negative_balance =
+      parse_negative_balance_policy(r.get_text(7)).value_or(NegativeBalancePolicy::kForbid);
+  p.transfers.enabled = r.get_int(8) != 0;
+  p.transfers.min_points = r.get_int(9);
+  p.transfers.max_points = r.get_int(10);
+  p.transfers.daily_limit_points = r.get_int(11);
+  p.created_at = Instant{r.get_int(12)};
+  p.updated_at = Instant{r.get_int(13)};
+  return p;
+}
+
+constexpr const char* kApiKeyColumns =
+    "id, program_id, name, prefix, key_hash, scopes, created_at, revoked_at";
+
+ApiKey read_api_key(const Row& r) {
+  ApiKey k;
+  k.id = ApiKeyId{r.get_int(0)};
+  k.program_id = ProgramId{r.get_int(1)};
+  k.name = std::string(r.get_text(2));
+  k.prefix = std::string(r.get_text(3));
+  k.key_hash = std::string(r.get_text(4));
+  k.scopes = split_scopes(r.get_text(5));
+  k.created_at = Instant{r.get_int(6)};
+  k.revoked_at = opt_instant(r, 7);
+  return k;
+}
+
+#define MEMBER_COLUMNS                                                                  \
+  "id, program_id, external_id, email, first_name, last_name, birthday, attributes, " \
+  "consent_email, consent_sms, consent_push, status, created_at, updated_at"
+
+Member read_member(const Row& r) {
+  Member m;
+  m.id = MemberId{r.get_int(0)};
+  m.program_id = ProgramId{r.get_int(1)};
+  m.external_id = std::string(r.get_text(2));
+  m.email = std::string(r.get_text(3));
+  m.first_name = std::string(r.get_text(4));
+  m.last_name = std::string(r.get_text(5));
+  if (!r.is_null(6)) m.birthday = parse_local_date(r.get_text(6));
+  m.attributes_json = std::string(r.get_text(7));
+  m.consent.email = opt_bool(r, 8);
+  m.consent.sms = opt_bool(r, 9);
+  m.consent.push = opt_bool(r, 10);
+  m.status = parse_member_status(r.get_text(11)).value_or(MemberStatus::kActive);
+  m.created_at = Instant{r.get_int(12)};
+  m.updated_at = Instant{r.get_int(13)};
+  return m;
+}
+
+#define LOT_COLUMNS \
+  "id, member_id, posting_id, original, remaining, pending, created_at, available_at, expires_at"
+
+Lot read_lot(const Row& r) {
+  Lot l;
+  l.id = LotId{r.get_int(0)};
+  l.member = MemberId{r.get_int(1)};
+  l.posting = PostingId{r.get_int(2)};
+  l.original = Points{r.get_int(3)};
+  l.remaining = Points{r.get_int(4)};
+  l.pending = r.get_int(5) != 0;
+  l.created_at = Instant{r.get_int(6)};
+  l.available_at = opt_instant(r, 7);
+  l.expires_at = opt_instant(r, 8);
+  return l;
+}
+
+#define POSTING_COLUMNS                                                                     \
+  "id, member_id, counterparty_id, kind, reason, source, reason_code, actor, reverses_id, " \
+  "created_at"
+
+Posting read_posting(const Row& r, ProgramId program) {
+  Posting p;
+  p.id = PostingId{r.get_int(0)};
+  p.program_id = program;
+  p.member = MemberId{r.get_int(1)};
+  p.counterparty = MemberId{r.is_null(2) ? 0 : r.get_int(2)};
+  p.kind = parse_posting_kind(r.get_text(3)).value_or(PostingKind::kCredit);
+  p.reason = std::string(r.get_text(4));
+  p.source = std::string(r.get_text(5));
+  p.reason_code = std::string(r.get_text(6));
+  p.actor = std::string(r.get_text(7));
+  p.reverses = PostingId{r.is_null(8) ? 0 : r.get_int(8)};
+  p.created_at = Instant{r.get_int(9)};
+  return p;
+}
+
+}  // namespace
+
+StoreSession::StoreSession(std::unique_ptr<SqlConnection> connection)
+    : connection_(std::move(connection)) {}
+StoreSession::~StoreSession() = default;
+
+Result<std::unique_ptr<StoreSession>> open_session(std::string_view url) {
+  LOYALTY_ASSIGN_OR_RETURN(auto conn, open_connection(url));
+  return std::make_unique<StoreSession>(std::move(conn));
+}
+
+// ---- Schema ----
+
+Status StoreSession::migrate() {
+  bool pg = dialect() == Dialect::kPostgres;
+  LOYALTY_RETURN_IF_ERROR(begin_write());
+  auto fail = [&](Status st) {
+    (void)rollback();
+    return st;
+  };
+  if (pg) {
+    // Several nodes may start at once: serialize migrations on an advisory lock.
+    Status st = connection_->execute("SELECT pg_advisory_xact_lock(7346201)");
+    if (!st.ok()) return fail(st);
+  }
+  Status st = connection_->execute(
+      pg ? "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "
+           "name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+         : "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+           "name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+  if (!st.ok()) return fail(st);
+  int64_t current = 0;
+  st = connection_->query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {},
+                          [&](const Row& r) { current = r.get_int(0); });
+  if (!st.ok()) return fail(st);
+  for (const Migration& m : migrations()) {
+    if (m.version <= current) continue;
+    st = connection_->execute(render_migration(m, dialect()));
+    if (!st.ok()) {
+      return fail(Status(st.code(), "migration " + std::to_string(m.version) + " (" + m.name +
+                                        ") failed: " + st.message()));
+    }
+    st = connection_->query(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+        {int64_t{m.version}, m.name, SystemClock().now().micros_since_epoch});
+    if (!st.ok()) return fail(st);
+  }
+  return commit();
+}
+
+Result<int> StoreSession::schema_version() {
+  int64_t v = 0;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {},
+      [&](const Row& r) { v = r.get_int(0); }));
+  return static_cast<int>(v);
+}
+
+// ---- Transactions ----
+
+Status StoreSession::begin_write() {
+  return connection_->execute(dialect() == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+Status StoreSession::begin_read() { return connection_->execute("BEGIN"); }
+Status StoreSession::commit() { return connection_->execute("COMMIT"); }
+Status StoreSession::rollback() { return connection_->execute("ROLLBACK"); }
+Status StoreSession::savepoint() { return connection_->execute("SAVEPOINT cmd"); }
+Status StoreSession::release_savepoint() { return connection_->execute("RELEASE SAVEPOINT cmd"); }
+Status StoreSession::rollback_to_savepoint() {
+  return connection_->execute("ROLLBACK TO SAVEPOINT cmd");
+}
+
+// ---- Programs ----
+
+Result<ProgramId> StoreSession::insert_program(const Program& p) {
+  int64_t id = 0;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "INSERT INTO programs (name, currency, timezone, points_name, point_value_minor, "
+      "point_value_points, negative_balance, transfers_enabled, transfer_min_points, "
+      "transfer_max_points, transfer_daily_limit_points, created_at, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {p.name, p.currency, p.timezone, p.points_name, p.point_value_minor, p.point_value_points,
+       to_string(p.negative_balance), p.transfers.enabled, p.transfers.min_points,
+       p.transfers.max_points, p.transfers.daily_limit_points, p.created_at.micros_since_epoch,
+       p.updated_at.micros_since_epoch},
+      [&](const Row& r) { id = r.get_int(0); }));
+  LOYALTY_ASSERT(id > 0);
+  return ProgramId{id};
+}
+
+Result<std::optional<Program>> StoreSession::find_program(ProgramId id) {
+  std::optional<Program> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      std::string("SELECT ") + kProgramColumns + " FROM programs WHERE id = ?",
+      {id.value}, [&](const Row& r) { out = read_program(r); }));
+  return out;
+}
+
+Status StoreSession::update_program(const Program& p) {
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "UPDATE programs SET name = ?, timezone = ?, points_name = ?, point_value_minor = ?, "
+      "point_value_points = ?, negative_balance = ?, transfers_enabled = ?, "
+      "transfer_min_points = ?, transfer_max_points = ?, transfer_daily_limit_points = ?, "
+      "updated_at = ? WHERE id = ?",
+      {p.name, p.timezone, p.points_name, p.point_value_minor, p.point_value_points,
+       to_string(p.negative_balance), p.transfers.enabled, p.transfers.min_points,
+       p.transfers.max_points, p.transfers.daily_limit_points, p.updated_at.micros_since_epoch,
+       p.id.value}));
+  if (connection_->changes() != 1) return Status(ErrorCode::kNotFound, "program not found");
+  return {};
+}
+
+// ---- API keys ----
+
+Result<ApiKeyId> StoreSession::insert_api_key(const ApiKey& k) {
+  int64_t id = 0;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "INSERT INTO api_keys (program_id, name, prefix, key_hash, scopes, created_at, revoked_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {k.program_id.value, k.name, k.prefix, k.key_hash, join_scopes(k.scopes),
+       k.created_at.micros_since_epoch, instant_value(k.revoked_at)},
+      [&](const Row& r) { id = r.get_int(0); }));
+  return ApiKeyId{id};
+}
+
+Result<std::optional<ApiKey>> StoreSession::find_api_key_by_hash(std::string_view key_hash) {
+  std::optional<ApiKey> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      std::string("SELECT ") + kApiKeyColumns + " FROM api_keys WHERE key_hash = ?", {key_hash},
+      [&](const Row& r) { out = read_api_key(r); }));
+  return out;
+}
+
+Result<std::optional<ApiKey>> StoreSession::find_api_key(ProgramId program, ApiKeyId id) {
+  std::optional<ApiKey> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      std::string("SELECT ") + kApiKeyColumns +
+          " FROM api_keys WHERE program_id = ? AND id = ?",
+      {program.value, id.value}, [&](const Row& r) { out = read_api_key(r); }));
+  return out;
+}
+
+Result<std::vector<ApiKey>> StoreSession::list_api_keys(ProgramId program) {
+  std::vector<ApiKey> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      std::string("SELECT ") + kApiKeyColumns +
+          " FROM api_keys WHERE program_id = ? ORDER BY id",
+      {program.value}, [&](const Row& r) { out.push_back(read_api_key(r)); }));
+  return out;
+}
+
+Status StoreSession::revoke_api_key(ProgramId program, ApiKeyId id, Instant at) {
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE program_id = ? AND id = ?",
+      {at.micros_since_epoch, program.value, id.value}));
+  if (connection_->changes() != 1) return Status(ErrorCode::kNotFound, "API key not found");
+  return {};
+}
+
+// ---- Members ----
+
+Result<MemberId> StoreSession::insert_member(const Member& m) {
+  int64_t id = 0;
+  std::string birthday = m.birthday ? format_local_date(*m.birthday) : std::string();
+  Status st = connection_->query(
+      "INSERT INTO members (program_id, external_id, email, first_name, last_name, birthday, "
+      "attributes, consent_email, consent_sms, consent_push, status, created_at, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {m.program_id.value, m.external_id, m.email, m.first_name, m.last_name,
+       m.birthday ? SqlValue(birthday) : SqlValue(), m.attributes_json,
+       opt_bool_value(m.consent.email), opt_bool_value(m.consent.sms),
+       opt_bool_value(m.consent.push), to_string(m.status), m.created_at.micros_since_epoch,
+       m.updated_at.micros_since_epoch},
+      [&](const Row& r) { id = r.get_int(0); });
+  if (st.code() == ErrorCode::kConflict) {
+    return Status(ErrorCode::kConflict,
+                  "a member with external_id '" + m.external_id + "' already exists");
+  }
+  LOYALTY_RETURN_IF_ERROR(st);
+  return MemberId{id};
+}
+
+Result<std::optional<Member>> StoreSession::find_member(ProgramId program, MemberId id) {
+  std::optional<Member> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT " MEMBER_COLUMNS " FROM members WHERE program_id = ? AND id = ?",
+      {program.value, id.value}, [&](const Row& r) { out = read_member(r); }));
+  return out;
+}
+
+Result<std::optional<Member>> StoreSession::find_member_by_external_id(
+    ProgramId program, std::string_view external_id) {
+  std::optional<Member> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT " MEMBER_COLUMNS " FROM members WHERE program_id = ? AND external_id = ?",
+      {program.value, external_id}, [&](const Row& r) { out = read_member(r); }));
+  return out;
+}
+
+Status StoreSession::update_member(const Member& m) {
+  std::string birthday = m.birthday ? format_local_date(*m.birthday) : std::string();
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "UPDATE members SET email = ?, first_name = ?, last_name = ?, birthday = ?, "
+      "attributes = ?, consent_email = ?, consent_sms = ?, consent_push = ?, status = ?, "
+      "updated_at = ? WHERE program_id = ? AND id = ?",
+      {m.email, m.first_name, m.last_name, m.birthday ? SqlValue(birthday) : SqlValue(),
+       m.attributes_json, opt_bool_value(m.consent.email), opt_bool_value(m.consent.sms),
+       opt_bool_value(m.consent.push), to_string(m.status), m.updated_at.micros_since_epoch,
+       m.program_id.value, m.id.value}));
+  if (connection_->changes() != 1) return Status(ErrorCode::kNotFound, "member not found");
+  return {};
+}
+
+Result<std::vector<Member>> StoreSession::list_members(const MemberQuery& q) {
+  std::string sql = "SELECT " MEMBER_COLUMNS " FROM members WHERE program_id = ? AND id > ?";
+  std::vector<SqlValue> params = {q.program_id.value, q.after.value};
+  std::string status;
+  if (q.email) {
+    sql += " AND email = ?";
+    params.emplace_back(*q.email);
+  }
+  if (q.external_id) {
+    sql += " AND external_id = ?";
+    params.emplace_back(*q.external_id);
+  }
+  if (q.status) {
+    status = to_string(*q.status);
+    sql += " AND status = ?";
+    params.emplace_back(status);
+  }
+  sql += " ORDER BY id LIMIT ?";
+  params.emplace_back(int64_t{std::clamp(q.limit, 1, 1000)});
+  std::vector<Member> out;
+  LOYALTY_RETURN_IF_ERROR(
+      connection_->query(sql, params, [&](const Row& r) { out.push_back(read_member(r)); }));
+  return out;
+}
+
+Status StoreSession::lock_members(ProgramId program, const std::vector<MemberId>& ids) {
+  if (dialect() != Dialect::kPostgres) return {};
+  LOYALTY_ASSERT(std::is_sorted(ids.begin(), ids.end()));
+  for (MemberId id : ids) {
+    LOYALTY_RETURN_IF_ERROR(connection_->query(
+        "SELECT id FROM members WHERE program_id = ? AND id = ? FOR UPDATE",
+        {program.value, id.value}));
+  }
+  return {};
+}
+
+// ---- Ledger ----
+
+Result<Balance> StoreSession::get_balance(ProgramId program, MemberId member) {
+  Balance b;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT available, pending, lifetime_earned, lifetime_spent, expired, adjusted, "
+      "transferred_net, next_due_at FROM balances WHERE program_id = ? AND member_id = ?",
+      {program.value, member.value}, [&](const Row& r) {
+        b.available = Points{r.get_int(0)};
+        b.pending = Points{r.get_int(1)};
+        b.lifetime_earned = Points{r.get_int(2)};
+        b.lifetime_spent = Points{r.get_int(3)};
+        b.expired = Points{r.get_int(4)};
+        b.adjusted = Points{r.get_int(5)};
+        b.transferred_net = Points{r.get_int(6)};
+        b.next_due_at = opt_instant(r, 7);
+      }));
+  return b;
+}
+
+Result<std::vector<Lot>> StoreSession::open_lots(ProgramId program, MemberId member) {
+  std::vector<Lot> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT " LOT_COLUMNS
+      " FROM lots WHERE program_id = ? AND member_id = ? AND remaining > 0 ORDER BY id",
+      {program.value, member.value}, [&](const Row& r) { out.push_back(read_lot(r)); }));
+  return out;
+}
+
+Result<std::vector<Lot>> StoreSession::lots_by_ids(ProgramId program,
+                                                   const std::vector<LotId>& ids) {
+  std::vector<Lot> out;
+  for (LotId id : ids) {
+    LOYALTY_RETURN_IF_ERROR(connection_->query(
+        "SELECT " LOT_COLUMNS " FROM lots WHERE program_id = ? AND id = ?",
+        {program.value, id.value}, [&](const Row& r) { out.push_back(read_lot(r)); }));
+  }
+  return out;
+}
+
+Result<std::vector<Lot>> StoreSession::list_lots(ProgramId program, MemberId member,
+                                                 bool open_only, LotId before, int limit) {
+  std::vector<Lot> out;
+  int64_t before_id = before.valid() ? before.value : INT64_MAX;
+  std::string sql = "SELECT " LOT_COLUMNS
+                    " FROM lots WHERE program_id = ? AND member_id = ? AND id < ?";
+  if (open_only) sql += " AND remaining > 0";
+  sql += " ORDER BY id DESC LIMIT ?";
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      sql, {program.value, member.value, before_id, int64_t{std::clamp(limit, 1, 1000)}},
+      [&](const Row& r) { out.push_back(read_lot(r)); }));
+  return out;
+}
+
+Status StoreSession::apply_plan(LedgerPlan& plan) {
+  Posting& p = plan.posting;
+  const int64_t program = p.program_id.value;
+  LOYALTY_ASSERT(program > 0 && p.member.valid() && !p.id.valid());
+  int64_t posting_id = 0;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "INSERT INTO postings (program_id, member_id, counterparty_id, kind, reason, source, "
+      "reason_code, actor, reverses_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "RETURNING id",
+      {program, p.member.value, p.counterparty.valid() ? SqlValue(p.counterparty.value) : SqlValue(),
+       to_string(p.kind), p.reason, p.source, p.reason_code, p.actor,
+       p.reverses.valid() ? SqlValue(p.reverses.value) : SqlValue(),
+       p.created_at.micros_since_epoch},
+      [&](const Row& r) { posting_id = r.get_int(0); }));
+  LOYALTY_ASSERT(posting_id > 0);
+  p.id = PostingId{posting_id};
+
+  std::vector<LotId> new_ids(plan.new_lots.size());
+  for (size_t i = 0; i < plan.new_lots.size(); ++i) {
+    const NewLot& nl = plan.new_lots[i];
+    // remaining is what the entries leave in the lot (a credit that settles a
+    // deficit leaves less than it brought).
+    int64_t remaining = 0;
+    for (const Entry& e : p.entries) {
+      if (e.lot.new_index == static_cast<int>(i)) remaining += e.amount.value;
+    }
+    int64_t id = 0;
+    LOYALTY_RETURN_IF_ERROR(connection_->query(
+        "INSERT INTO lots (program_id, member_id, posting_id, original, remaining, pending, "
+        "created_at, available_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        {program, nl.member.value, posting_id, nl.points.value, remaining, nl.pending,
+         p.created_at.micros_since_epoch, instant_value(nl.available_at),
+         instant_value(nl.expires_at)},
+        [&](const Row& r) { id = r.get_int(0); }));
+    new_ids[i] = LotId{id};
+  }
+  int64_t seq = 0;
+  for (Entry& e : p.entries) {
+    if (e.lot.new_index >= 0) {
+      e.lot = LotRef{new_ids[static_cast<size_t>(e.lot.new_index)], -1};
+    }
+    LOYALTY_RETURN_IF_ERROR(connection_->query(
+        "INSERT INTO entries (program_id, member_id, posting_id, seq, account, lot_id, amount) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        {program, e.member.value, posting_id, seq++, static_cast<int64_t>(e.account),
+         e.lot.existing.valid() ? SqlValue(e.lot.existing.value) : SqlValue(), e.amount.value}));
+  }
+  for (const LotChange& c : plan.lot_changes) {
+    LOYALTY_RETURN_IF_ERROR(connection_->query(
+        "UPDATE lots SET remaining = ?, pending = ? WHERE program_id = ? AND member_id = ? AND "
+        "id = ?",
+        {c.remaining.value, c.pending, program, c.member.value, c.id.value}));
+    LOYALTY_ASSERT(connection_->changes() == 1);
+  }
+  for (const auto& [member, b] : plan.balances) {
+    LOYALTY_RETURN_IF_ERROR(connection_->query(
+        "INSERT INTO balances (program_id, member_id, available, pending, lifetime_earned, "
+        "lifetime_spent, expired, adjusted, transferred_net, next_due_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, member_id) DO UPDATE SET "
+        "available = excluded.available, pending = excluded.pending, "
+        "lifetime_earned = excluded.lifetime_earned, lifetime_spent = excluded.lifetime_spent, "
+        "expired = excluded.expired, adjusted = excluded.adjusted, "
+        "transferred_net = excluded.transferred_net, next_due_at = excluded.next_due_at",
+        {program, member.value, b.available.value, b.pending.value, b.lifetime_earned.value,
+         b.lifetime_spent.value, b.expired.value, b.adjusted.value, b.transferred_net.value,
+         instant_value(b.next_due_at)}));
+  }
+  return {};
+}
+
+Status StoreSession::read_postings_entries(ProgramId program, std::vector<Posting>& postings) {
+  for (Posting& p : postings) {
+    p.entries.clear();
+    auto read = [&](MemberId m) {
+      return connection_->query(
+          "SELECT member_id, seq, account, lot_id, amount FROM entries WHERE program_id = ? AND "
+          "member_id = ? AND posting_id = ? ORDER BY seq",
+          {program.value, m.value, p.id.value}, [&](const Row& r) {
+            Entry e;
+            e.member = MemberId{r.get_int(0)};
+            e.account = static_cast<Account>(r.get_int(2));
+            e.lot = LotRef{LotId{r.is_null(3) ? 0 : r.get_int(3)}, -1};
+            e.amount = Points{r.get_int(4)};
+            p.entries.push_back(e);
+          });
+    };
+    LOYALTY_RETURN_IF_ERROR(read(p.member));
+    if (p.counterparty.valid() && p.counterparty != p.member) {
+      size_t first = p.entries.size();
+      LOYALTY_RETURN_IF_ERROR(read(p.counterparty));
+      (void)first;
+    }
+  }
+  return {};
+}
+
+Result<std::optional<Posting>> StoreSession::find_posting(ProgramId program, PostingId id) {
+  std::vector<Posting> found;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT " POSTING_COLUMNS " FROM postings WHERE program_id = ? AND id = ?",
+      {program.value, id.value}, [&](const Row& r) { found.push_back(read_posting(r, program)); }));
+  if (found.empty()) return std::optional<Posting>();
+  LOYALTY_RETURN_IF_ERROR(read_postings_entries(program, found));
+  return std::optional<Posting>(std::move(found.front()));
+}
+
+Result<std::vector<Posting>> StoreSession::list_member_postings(ProgramId program, MemberId member,
+                                                               PostingId before, int limit) {
+  std::vector<int64_t> ids;
+  int64_t before_id = before.valid() ? before.value : INT64_MAX;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT DISTINCT posting_id FROM entries WHERE program_id = ? AND member_id = ? AND "
+      "posting_id < ? ORDER BY posting_id DESC LIMIT ?",
+      {program.value, member.value, before_id, int64_t{std::clamp(limit, 1, 1000)}},
+      [&](const Row& r) { ids.push_back(r.get_int(0)); }));
+  std::vector<Posting> out;
+  for (int64_t id : ids) {
+    LOYALTY_RETURN_IF_ERROR(connection_->query(
+        "SELECT " POSTING_COLUMNS " FROM postings WHERE program_id = ? AND id = ?",
+        {program.value, id}, [&](const Row& r) { out.push_back(read_posting(r, program)); }));
+  }
+  LOYALTY_RETURN_IF_ERROR(read_postings_entries(program, out));
+  return out;
+}
+
+Result<std::optional<PostingId>> StoreSession::find_reversal_of(ProgramId program,
+                                                                PostingId original) {
+  std::optional<PostingId> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT id FROM postings WHERE program_id = ? AND reverses_id = ?",
+      {program.value, original.value}, [&](const Row& r) { out = PostingId{r.get_int(0)}; }));
+  return out;
+}
+
+Result<Points> StoreSession::transferred_out_since(ProgramId program, MemberId member,
+                                                   Instant since) {
+  int64_t sum = 0;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT COALESCE(SUM(e.amount), 0) FROM postings p JOIN entries e ON e.program_id = "
+      "p.program_id AND e.member_id = p.member_id AND e.posting_id = p.id WHERE p.program_id = ? "
+      "AND p.member_id = ? AND p.kind = 'transfer' AND p.created_at >= ? AND e.account = ?",
+      {program.value, member.value, since.micros_since_epoch,
+       static_cast<int64_t>(Account::kTransfer)},
+      [&](const Row& r) { sum = r.get_int(0); }));
+  return Points{sum};
+}
+
+Result<std::vector<DueMember>> StoreSession::members_due(Instant now, int limit) {
+  std::vector<DueMember> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT program_id, member_id FROM balances WHERE next_due_at IS NOT NULL AND "
+      "next_due_at <= ? ORDER BY next_due_at LIMIT ?",
+      {now.micros_since_epoch, int64_t{std::clamp(limit, 1, 100000)}}, [&](const Row& r) {
+        out.push_back(DueMember{ProgramId{r.get_int(0)}, MemberId{r.get_int(1)}});
+      }));
+  return out;
+}
+
+// ---- Idempotency ----
+
+Result<std::optional<IdempotencyRecord>> StoreSession::find_idempotency(ProgramId program,
+                                                                        std::string_view key) {
+  std::optional<IdempotencyRecord> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE program_id = ? AND "
+      "idem_key = ?",
+      {program.value, key}, [&](const Row& r) {
+        out = IdempotencyRecord{std::string(r.get_text(0)), static_cast<int>(r.get_int(1)),
+                                std::string(r.get_text(2))};
+      }));
+  return out;
+}
+
+Result<bool> StoreSession::insert_idempotency(ProgramId program, std::string_view key,
+                                              const IdempotencyRecord& rec, Instant at) {
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "INSERT INTO idempotency_keys (program_id, idem_key, fingerprint, status_code, response, "
+      "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, idem_key) DO NOTHING",
+      {program.value, key, rec.fingerprint, int64_t{rec.status_code}, rec.response_body,
+       at.micros_since_epoch}));
+  return connection_->changes() == 1;
+}
+
+}  // namespace loyalty::store

@@ -1,0 +1,206 @@
+#include "store/store_test_support.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <ostream>
+#include <string_view>
+
+namespace loyalty::store::testing {
+namespace {
+
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
+
+// Unique per process and per call: ctest runs test processes in parallel.
+std::string unique_suffix() {
+  static std::atomic<int> counter{0};
+  return std::to_string(::getpid()) + "_" + std::to_string(++counter);
+}
+
+// postgresql://user@host:port/db?query -> the same URL on database `name`.
+std::string with_database(const std::string& url, const std::string& name) {
+  size_t authority = url.find("://");
+  authority = authority == std::string::npos ? 0 : authority + 3;
+  size_t query = url.find('?', authority);
+  std::string suffix = query == std::string::npos ? "" : url.substr(query);
+  std::string head = url.substr(0, query);
+  size_t slash = head.find('/', authority);
+  if (slash != std::string::npos) head.resize(slash);
+  return head + "/" + name + suffix;
+}
+
+// The user part of postgresql://user[:password]@host/..., or "".
+std::string user_of(const std::string& url) {
+  size_t authority = url.find("://");
+  if (authority == std::string::npos) return "";
+  authority += 3;
+  size_t at = url.find('@', authority);
+  size_t slash = url.find('/', authority);
+  if (at == std::string::npos || (slash != std::string::npos && at > slash)) return "";
+  std::string user = url.substr(authority, at - authority);
+  size_t colon = user.find(':');
+  if (colon != std::string::npos) user.resize(colon);
+  return user;
+}
+
+std::string opt_instant(const std::optional<Instant>& t) {
+  return t ? std::to_string(t->micros_since_epoch) : "-";
+}
+std::string opt_bool(const std::optional<bool>& b) {
+  return b ? (*b ? "true" : "false") : "-";
+}
+
+}  // namespace
+
+std::string backend_name(Backend backend) {
+  return backend == Backend::kSqlite ? "sqlite" : "postgres";
+}
+
+std::optional<std::string> postgres_unavailable_reason() {
+  if (!env("LOYALTYD_TEST_PG_URL")) return "LOYALTYD_TEST_PG_URL is not set";
+  return std::nullopt;
+}
+
+bool postgres_required() { return env("LOYALTYD_REQUIRE_PG") == "1"; }
+
+std::string postgres_admin_url() {
+  if (auto admin = env("LOYALTYD_TEST_PG_ADMIN_URL")) return *admin;
+  return env("LOYALTYD_TEST_PG_URL").value_or("");
+}
+
+std::string describe(const Status& status) {
+  if (status.ok()) return "ok";
+  return std::string(error_code_name(status.code())) + ": " + status.message();
+}
+
+void must(const Status& status) {
+  if (!status.ok()) throw StoreTestError(describe(status));
+}
+
+Result<std::unique_ptr<TestDatabase>> TestDatabase::create(Backend backend) {
+  if (backend == Backend::kSqlite) {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("loyaltyd-store-test-" + unique_suffix() + ".db");
+    std::filesystem::remove(path);
+    return std::unique_ptr<TestDatabase>(
+        new TestDatabase(backend, "sqlite:" + path.string(), path.string()));
+  }
+  auto base_url = env("LOYALTYD_TEST_PG_URL");
+  if (!base_url) return Status(ErrorCode::kUnavailable, "LOYALTYD_TEST_PG_URL is not set");
+  std::string name = "loyaltyd_t_" + unique_suffix();
+  LOYALTY_ASSIGN_OR_RETURN(auto admin, open_postgres(postgres_admin_url()));
+  std::string owner = user_of(*base_url);
+  std::string sql = "CREATE DATABASE " + name;
+  if (!owner.empty()) sql += " OWNER \"" + owner + "\"";
+  LOYALTY_RETURN_IF_ERROR(admin->execute(sql));
+  return std::unique_ptr<TestDatabase>(
+      new TestDatabase(backend, with_database(*base_url, name), name));
+}
+
+TestDatabase::~TestDatabase() {
+  if (backend_ == Backend::kSqlite) {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::error_code ignored;
+      std::filesystem::remove(name_ + suffix, ignored);
+    }
+    return;
+  }
+  auto admin = open_postgres(postgres_admin_url());
+  if (admin.ok()) (void)(*admin)->execute("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+}
+
+Result<std::unique_ptr<StoreSession>> TestDatabase::open_session() const {
+  return store::open_session(url_);
+}
+
+Result<std::unique_ptr<SqlConnection>> TestDatabase::open_connection() const {
+  return store::open_connection(url_);
+}
+
+std::string describe(const Program& p) {
+  return "program " + format_id(p.id) + " name=" + p.name + " currency=" + p.currency +
+         " timezone=" + p.timezone + " points_name=" + p.points_name +
+         " value=" + std::to_string(p.point_value_minor) + "/" +
+         std::to_string(p.point_value_points) + " negative=" + to_string(p.negative_balance) +
+         " transfers=" + (p.transfers.enabled ? "on" : "off") + "," +
+         std::to_string(p.transfers.min_points) + "," + std::to_string(p.transfers.max_points) +
+         "," + std::to_string(p.transfers.daily_limit_points) +
+         " created=" + std::to_string(p.created_at.micros_since_epoch) +
+         " updated=" + std::to_string(p.updated_at.micros_since_epoch);
+}
+
+std::string describe(const ApiKey& k) {
+  std::string scopes;
+  for (const auto& s : k.scopes) scopes += (scopes.empty() ? "" : "|") + s;
+  return "key " + format_id(k.id) + " program=" + format_id(k.program_id) + " name=" + k.name +
+         " prefix=" + k.prefix + " hash=" + k.key_hash + " scopes=" + scopes +
+         " created=" + std::to_string(k.created_at.micros_since_epoch) +
+         " revoked=" + opt_instant(k.revoked_at);
+}
+
+std::string describe(const Member& m) {
+  return "member " + format_id(m.id) + " program=" + format_id(m.program_id) +
+         " external_id=" + m.external_id + " email=" + m.email + " name=" + m.first_name + "/" +
+         m.last_name + " birthday=" + (m.birthday ? format_local_date(*m.birthday) : "-") +
+         " attributes=" + m.attributes_json + " consent=" + opt_bool(m.consent.email) + "," +
+         opt_bool(m.consent.sms) + "," + opt_bool(m.consent.push) + " status=" +
+         to_string(m.status) + " created=" + std::to_string(m.created_at.micros_since_epoch) +
+         " updated=" + std::to_string(m.updated_at.micros_since_epoch);
+}
+
+std::string describe(const Balance& b) {
+  return "available=" + std::to_string(b.available.value) +
+         " pending=" + std::to_string(b.pending.value) +
+         " earned=" + std::to_string(b.lifetime_earned.value) +
+         " spent=" + std::to_string(b.lifetime_spent.value) +
+         " expired=" + std::to_string(b.expired.value) +
+         " adjusted=" + std::to_string(b.adjusted.value) +
+         " transferred_net=" + std::to_string(b.transferred_net.value) +
+         " next_due_at=" + opt_instant(b.next_due_at);
+}
+
+std::string describe(const Lot& l) {
+  return "lot " + format_id(l.id) + " member=" + format_id(l.member) +
+         " posting=" + format_id(l.posting) + " original=" + std::to_string(l.original.value) +
+         " remaining=" + std::to_string(l.remaining.value) + (l.pending ? " pending" : "") +
+         " created=" + std::to_string(l.created_at.micros_since_epoch) +
+         " available_at=" + opt_instant(l.available_at) + " expires_at=" + opt_instant(l.expires_at);
+}
+
+std::string describe(const Entry& e) {
+  std::string lot = e.lot.existing.valid()  ? format_id(e.lot.existing)
+                    : e.lot.new_index >= 0 ? "new#" + std::to_string(e.lot.new_index)
+                                           : "-";
+  return format_id(e.member) + " " + to_string(e.account) + " " + lot + " " +
+         std::to_string(e.amount.value);
+}
+
+std::string describe(const Posting& p) {
+  std::string out = "posting " + format_id(p.id) + " program=" + format_id(p.program_id) + " " +
+                    to_string(p.kind) + " member=" + format_id(p.member) +
+                    " counterparty=" + (p.counterparty.valid() ? format_id(p.counterparty) : "-") +
+                    " reverses=" + (p.reverses.valid() ? format_id(p.reverses) : "-") +
+                    " reason=" + p.reason + " source=" + p.source + " reason_code=" +
+                    p.reason_code + " actor=" + p.actor +
+                    " created=" + std::to_string(p.created_at.micros_since_epoch) + " entries:";
+  for (const Entry& e : p.entries) out += " [" + describe(e) + "]";
+  return out;
+}
+
+std::string describe(const IdempotencyRecord& r) {
+  return "fingerprint=" + r.fingerprint + " status=" + std::to_string(r.status_code) +
+         " body=" + r.response_body;
+}
+
+}  // namespace loyalty::store::testing
+
+namespace loyalty {
+void PrintTo(const Balance& b, std::ostream* os) { *os << store::testing::describe(b); }
+void PrintTo(const Status& s, std::ostream* os) { *os << store::testing::describe(s); }
+}  // namespace loyalty
