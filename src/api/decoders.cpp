@@ -190,9 +190,6 @@ Status decode_member_fields(const JsonObject& o, engine::MemberPatch& patch) {
   return {};
 }
 
-constexpr std::initializer_list<std::string_view> kMemberFields = {
-    "email", "first_name", "last_name", "birthday", "attributes", "marketing_consent"};
-
 }  // namespace
 
 Result<std::string> canonical_attributes(std::string_view object_json) {

@@ -123,12 +123,13 @@ int run_serve(const ServeOptions& options) {
     auto reader = store::open_session(options.db_url);
     if (!reader.ok()) return fail(reader.status().message());
     int64_t programs = 0;
-    Status st = (*reader)->connection().query("SELECT COUNT(*) FROM programs", {},
-                                              [&](const store::Row& r) { programs = r.get_int(0); });
+    Status st = (*reader)->connection().query(
+        "SELECT COUNT(*) FROM programs", {}, [&](const store::Row& r) { programs = r.get_int(0); });
     if (!st.ok()) return fail(st.message());
     if (programs == 0) {
       auto created = create_demo(**engine);
-      if (!created.ok()) return fail("cannot create the demo program: " + created.status().message());
+      if (!created.ok())
+        return fail("cannot create the demo program: " + created.status().message());
       demo = *created;
     }
   }

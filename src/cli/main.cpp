@@ -27,14 +27,16 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--io-threads", serve.io_threads, "HTTP I/O threads")->default_val(2);
   serve_cmd->add_flag("--demo", serve.demo,
                       "Create a demo program with members on first start and print its key");
-  serve_cmd->add_option("--jobs-interval-ms", serve.jobs_interval_ms,
-                        "How often due vesting/expiry work is looked for")
+  serve_cmd
+      ->add_option("--jobs-interval-ms", serve.jobs_interval_ms,
+                   "How often due vesting/expiry work is looked for")
       ->default_val(1000);
 
   loyalty::cli::ProgramCreateOptions create;
   auto* program_cmd = app.add_subcommand("program", "Manage programs");
   program_cmd->require_subcommand(1);
-  auto* create_cmd = program_cmd->add_subcommand("create", "Create a program and its first API key");
+  auto* create_cmd =
+      program_cmd->add_subcommand("create", "Create a program and its first API key");
   create_cmd->add_option("--db", create.db_url, "sqlite:PATH or postgresql://...")->required();
   create_cmd->add_option("--name", create.name, "Program name")->required();
   create_cmd->add_option("--currency", create.currency, "ISO 4217 currency")->required();

@@ -55,32 +55,32 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
     LOYALTY_RETURN_IF_ERROR(db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
   }
   std::map<int64_t, bool> forbid_negative;  // program -> forbids
-  LOYALTY_RETURN_IF_ERROR(db.query("SELECT id, negative_balance FROM programs", {},
-                                   [&](const store::Row& r) {
-                                     forbid_negative[r.get_int(0)] = r.get_text(1) != "allow";
-                                     ++report.programs;
-                                   }));
-  std::map<Key, MemberState> members;
-  LOYALTY_RETURN_IF_ERROR(db.query("SELECT program_id, id FROM members", {},
-                                   [&](const store::Row& r) {
-                                     members[Key{r.get_int(0), r.get_int(1)}].exists = true;
-                                     ++report.members;
-                                   }));
-  LOYALTY_RETURN_IF_ERROR(db.query(
-      "SELECT program_id, member_id, available, pending, lifetime_earned, lifetime_spent, "
-      "expired, adjusted, transferred_net, next_due_at FROM balances",
-      {}, [&](const store::Row& r) {
-        MemberState& m = members[Key{r.get_int(0), r.get_int(1)}];
-        m.has_stored = true;
-        m.stored.available = Points{r.get_int(2)};
-        m.stored.pending = Points{r.get_int(3)};
-        m.stored.lifetime_earned = Points{r.get_int(4)};
-        m.stored.lifetime_spent = Points{r.get_int(5)};
-        m.stored.expired = Points{r.get_int(6)};
-        m.stored.adjusted = Points{r.get_int(7)};
-        m.stored.transferred_net = Points{r.get_int(8)};
-        if (!r.is_null(9)) m.stored.next_due_at = Instant{r.get_int(9)};
+  LOYALTY_RETURN_IF_ERROR(
+      db.query("SELECT id, negative_balance FROM programs", {}, [&](const store::Row& r) {
+        forbid_negative[r.get_int(0)] = r.get_text(1) != "allow";
+        ++report.programs;
       }));
+  std::map<Key, MemberState> members;
+  LOYALTY_RETURN_IF_ERROR(
+      db.query("SELECT program_id, id FROM members", {}, [&](const store::Row& r) {
+        members[Key{r.get_int(0), r.get_int(1)}].exists = true;
+        ++report.members;
+      }));
+  LOYALTY_RETURN_IF_ERROR(
+      db.query("SELECT program_id, member_id, available, pending, lifetime_earned, lifetime_spent, "
+               "expired, adjusted, transferred_net, next_due_at FROM balances",
+               {}, [&](const store::Row& r) {
+                 MemberState& m = members[Key{r.get_int(0), r.get_int(1)}];
+                 m.has_stored = true;
+                 m.stored.available = Points{r.get_int(2)};
+                 m.stored.pending = Points{r.get_int(3)};
+                 m.stored.lifetime_earned = Points{r.get_int(4)};
+                 m.stored.lifetime_spent = Points{r.get_int(5)};
+                 m.stored.expired = Points{r.get_int(6)};
+                 m.stored.adjusted = Points{r.get_int(7)};
+                 m.stored.transferred_net = Points{r.get_int(8)};
+                 if (!r.is_null(9)) m.stored.next_due_at = Instant{r.get_int(9)};
+               }));
   std::unordered_map<int64_t, LotState> lots;  // lot ids are unique store-wide
   std::map<Key, int64_t> lot_program;
   LOYALTY_RETURN_IF_ERROR(db.query(
@@ -134,16 +134,14 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
           problem("posting " + std::to_string(posting.id) + ": contra entry with a lot");
         }
       }));
-  LOYALTY_RETURN_IF_ERROR(db.query("SELECT program_id, id FROM postings", {},
-                                   [&](const store::Row& r) {
-                                     ++report.postings;
-                                     Key k{r.get_int(0), r.get_int(1)};
-                                     if (posting_entry_counts.find(k) ==
-                                         posting_entry_counts.end()) {
-                                       problem("posting " + std::to_string(k.id) +
-                                               " has no entries");
-                                     }
-                                   }));
+  LOYALTY_RETURN_IF_ERROR(
+      db.query("SELECT program_id, id FROM postings", {}, [&](const store::Row& r) {
+        ++report.postings;
+        Key k{r.get_int(0), r.get_int(1)};
+        if (posting_entry_counts.find(k) == posting_entry_counts.end()) {
+          problem("posting " + std::to_string(k.id) + " has no entries");
+        }
+      }));
   (void)s.rollback();
 
   for (const auto& [k, sum] : posting_sums) {
@@ -154,7 +152,8 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
   }
   for (const auto& [k, member_id] : lot_program) {
     const LotState& l = lots.at(k.id);
-    std::string name = "lot " + std::to_string(k.id) + " (member " + std::to_string(member_id) + ")";
+    std::string name =
+        "lot " + std::to_string(k.id) + " (member " + std::to_string(member_id) + ")";
     if (l.remaining != l.from_entries) {
       problem(name + ": remaining " + std::to_string(l.remaining) + " but entries sum to " +
               std::to_string(l.from_entries));
@@ -184,7 +183,8 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
     }
   }
   for (auto& [k, m] : members) {
-    std::string name = "member " + std::to_string(k.id) + " (program " + std::to_string(k.program) + ")";
+    std::string name =
+        "member " + std::to_string(k.id) + " (program " + std::to_string(k.program) + ")";
     if (!m.exists) {
       problem(name + ": ledger rows for a member that does not exist");
       continue;
@@ -239,12 +239,12 @@ std::string format_report(const VerifyReport& r) {
                     " postings, " + std::to_string(r.entries) + " entries, " +
                     std::to_string(r.lots) + " lots\n";
   if (r.problems.empty()) {
-    out += "OK: every posting sums to zero; balances and lots equal the postings; no forbidden "
-           "negative balance.\n";
+    out +=
+        "OK: every posting sums to zero; balances and lots equal the postings; no forbidden "
+        "negative balance.\n";
     return out;
   }
-  out += "FAILED: " + std::to_string(r.problems.size()) + (r.truncated ? "+" : "") +
-         " problems\n";
+  out += "FAILED: " + std::to_string(r.problems.size()) + (r.truncated ? "+" : "") + " problems\n";
   for (const auto& p : r.problems) out += "  - " + p + "\n";
   return out;
 }

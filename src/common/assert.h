@@ -10,12 +10,12 @@ namespace loyalty::detail {
                                    const char* message);
 }  // namespace loyalty::detail
 
-#define LOYALTY_ASSERT(cond)                                                          \
-  do {                                                                                \
+#define LOYALTY_ASSERT(cond)                                                         \
+  do {                                                                               \
     if (!(cond)) ::loyalty::detail::assertion_failed(#cond, __FILE__, __LINE__, ""); \
   } while (0)
 
-#define LOYALTY_ASSERT_MSG(cond, msg)                                                  \
-  do {                                                                                 \
+#define LOYALTY_ASSERT_MSG(cond, msg)                                                 \
+  do {                                                                                \
     if (!(cond)) ::loyalty::detail::assertion_failed(#cond, __FILE__, __LINE__, msg); \
   } while (0)

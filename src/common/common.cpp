@@ -8,32 +8,50 @@ namespace loyalty {
 
 const char* error_code_name(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kOk: return "ok";
-    case ErrorCode::kInvalidRequest: return "invalid_request";
-    case ErrorCode::kUnauthenticated: return "unauthenticated";
-    case ErrorCode::kForbidden: return "forbidden";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kIdempotencyMismatch: return "idempotency_mismatch";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kMemberBlocked: return "member_blocked";
-    case ErrorCode::kTransferToSelf: return "transfer_to_self";
-    case ErrorCode::kTransfersDisabled: return "transfers_disabled";
-    case ErrorCode::kTransferLimitExceeded: return "transfer_limit_exceeded";
-    case ErrorCode::kAlreadyReversed: return "already_reversed";
-    case ErrorCode::kNotReversible: return "not_reversible";
-    case ErrorCode::kInsufficientPoints: return "insufficient_points";
-    case ErrorCode::kAmountOutOfRange: return "amount_out_of_range";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kRetryable: return "retryable";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kOk:
+      return "ok";
+    case ErrorCode::kInvalidRequest:
+      return "invalid_request";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kForbidden:
+      return "forbidden";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kIdempotencyMismatch:
+      return "idempotency_mismatch";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kMemberBlocked:
+      return "member_blocked";
+    case ErrorCode::kTransferToSelf:
+      return "transfer_to_self";
+    case ErrorCode::kTransfersDisabled:
+      return "transfers_disabled";
+    case ErrorCode::kTransferLimitExceeded:
+      return "transfer_limit_exceeded";
+    case ErrorCode::kAlreadyReversed:
+      return "already_reversed";
+    case ErrorCode::kNotReversible:
+      return "not_reversible";
+    case ErrorCode::kInsufficientPoints:
+      return "insufficient_points";
+    case ErrorCode::kAmountOutOfRange:
+      return "amount_out_of_range";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kRetryable:
+      return "retryable";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "unknown";
 }
 
 namespace detail {
 void assertion_failed(const char* condition, const char* file, int line, const char* message) {
-  std::fprintf(stderr, "loyaltyd: invariant violated: %s (%s) at %s:%d\n", condition, message,
-               file, line);
+  std::fprintf(stderr, "loyaltyd: invariant violated: %s (%s) at %s:%d\n", condition, message, file,
+               line);
   std::fflush(stderr);
   std::abort();
 }

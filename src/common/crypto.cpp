@@ -23,8 +23,7 @@ std::string sha256_hex(std::string_view data) {
 }
 
 std::string random_base58(size_t chars) {
-  static constexpr char kAlphabet[] =
-      "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+  static constexpr char kAlphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
   static_assert(sizeof(kAlphabet) - 1 == 58);
   std::string out;
   out.reserve(chars);

@@ -24,7 +24,7 @@ enum class ErrorCode {
   kNotFound,             // unknown resource (or another program's)
   kIdempotencyMismatch,  // same Idempotency-Key, different request
   // Domain outcomes, in the order they are checked.
-  kConflict,             // unique value taken (external id), state conflict
+  kConflict,  // unique value taken (external id), state conflict
   kMemberBlocked,
   kTransferToSelf,
   kTransfersDisabled,
@@ -34,8 +34,8 @@ enum class ErrorCode {
   kInsufficientPoints,
   kAmountOutOfRange,
   // Infrastructure.
-  kUnavailable,          // draining, queue full, store busy: retry later
-  kRetryable,            // serialization failure / deadlock: the batch is retried
+  kUnavailable,  // draining, queue full, store busy: retry later
+  kRetryable,    // serialization failure / deadlock: the batch is retried
   kInternal,
 };
 
@@ -60,7 +60,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!status_.ok() && "Result built from an ok Status carries no value");
   }
@@ -91,10 +91,10 @@ class [[nodiscard]] Result {
 };
 
 // Propagates a failed Status/Result from an expression returning Status.
-#define LOYALTY_RETURN_IF_ERROR(expr)            \
-  do {                                           \
-    ::loyalty::Status _st = (expr);              \
-    if (!_st.ok()) return _st;                   \
+#define LOYALTY_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::loyalty::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 #define LOYALTY_CONCAT_INNER(a, b) a##b

@@ -49,8 +49,8 @@ std::optional<Instant> parse_rfc3339(std::string_view s) {
   if (s.size() < 20) return std::nullopt;
   if (!read_digits(s, 0, 4, &y) || s[4] != '-' || !read_digits(s, 5, 2, &mo) || s[7] != '-' ||
       !read_digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !read_digits(s, 11, 2, &h) || s[13] != ':' || !read_digits(s, 14, 2, &mi) ||
-      s[16] != ':' || !read_digits(s, 17, 2, &se)) {
+      !read_digits(s, 11, 2, &h) || s[13] != ':' || !read_digits(s, 14, 2, &mi) || s[16] != ':' ||
+      !read_digits(s, 17, 2, &se)) {
     return std::nullopt;
   }
   if (y < 1970 || h > 23 || mi > 59 || se > 60) return std::nullopt;
@@ -115,8 +115,7 @@ std::string format_local_date(const LocalDate& d) {
 
 Instant SystemClock::now() const {
   using namespace std::chrono;
-  return Instant{
-      duration_cast<microseconds>(system_clock::now().time_since_epoch()).count()};
+  return Instant{duration_cast<microseconds>(system_clock::now().time_since_epoch()).count()};
 }
 
 }  // namespace loyalty

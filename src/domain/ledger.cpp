@@ -11,13 +11,20 @@ namespace loyalty {
 
 const char* to_string(Account a) {
   switch (a) {
-    case Account::kAvailable: return "available";
-    case Account::kPending: return "pending";
-    case Account::kIssuance: return "issuance";
-    case Account::kRedemption: return "redemption";
-    case Account::kExpiry: return "expiry";
-    case Account::kAdjustment: return "adjustment";
-    case Account::kTransfer: return "transfer";
+    case Account::kAvailable:
+      return "available";
+    case Account::kPending:
+      return "pending";
+    case Account::kIssuance:
+      return "issuance";
+    case Account::kRedemption:
+      return "redemption";
+    case Account::kExpiry:
+      return "expiry";
+    case Account::kAdjustment:
+      return "adjustment";
+    case Account::kTransfer:
+      return "transfer";
   }
   return "?";
 }
@@ -32,13 +39,20 @@ std::optional<Account> parse_account(std::string_view s) {
 
 const char* to_string(PostingKind k) {
   switch (k) {
-    case PostingKind::kCredit: return "credit";
-    case PostingKind::kDebit: return "debit";
-    case PostingKind::kAdjustment: return "adjustment";
-    case PostingKind::kTransfer: return "transfer";
-    case PostingKind::kReversal: return "reversal";
-    case PostingKind::kVesting: return "vesting";
-    case PostingKind::kExpiry: return "expiry";
+    case PostingKind::kCredit:
+      return "credit";
+    case PostingKind::kDebit:
+      return "debit";
+    case PostingKind::kAdjustment:
+      return "adjustment";
+    case PostingKind::kTransfer:
+      return "transfer";
+    case PostingKind::kReversal:
+      return "reversal";
+    case PostingKind::kVesting:
+      return "vesting";
+    case PostingKind::kExpiry:
+      return "expiry";
   }
   return "?";
 }
@@ -55,13 +69,30 @@ bool apply_entry(Balance& b, Account account, Points amount) {
   int64_t* field = nullptr;
   int64_t delta = amount.value;
   switch (account) {
-    case Account::kAvailable: field = &b.available.value; break;
-    case Account::kPending: field = &b.pending.value; break;
-    case Account::kIssuance: field = &b.lifetime_earned.value; delta = -delta; break;
-    case Account::kRedemption: field = &b.lifetime_spent.value; break;
-    case Account::kExpiry: field = &b.expired.value; break;
-    case Account::kAdjustment: field = &b.adjusted.value; delta = -delta; break;
-    case Account::kTransfer: field = &b.transferred_net.value; delta = -delta; break;
+    case Account::kAvailable:
+      field = &b.available.value;
+      break;
+    case Account::kPending:
+      field = &b.pending.value;
+      break;
+    case Account::kIssuance:
+      field = &b.lifetime_earned.value;
+      delta = -delta;
+      break;
+    case Account::kRedemption:
+      field = &b.lifetime_spent.value;
+      break;
+    case Account::kExpiry:
+      field = &b.expired.value;
+      break;
+    case Account::kAdjustment:
+      field = &b.adjusted.value;
+      delta = -delta;
+      break;
+    case Account::kTransfer:
+      field = &b.transferred_net.value;
+      delta = -delta;
+      break;
   }
   if (field == nullptr) return false;
   int64_t out = 0;
@@ -85,7 +116,9 @@ std::optional<Instant> earliest_due(const std::vector<Lot>& lots) {
 
 namespace {
 
-Status invalid(std::string message) { return Status(ErrorCode::kInvalidRequest, std::move(message)); }
+Status invalid(std::string message) {
+  return Status(ErrorCode::kInvalidRequest, std::move(message));
+}
 
 Status check_points_range(Points p, std::string_view field) {
   if (p.value <= 0) return invalid(std::string(field) + " must be a positive integer");
@@ -133,6 +166,9 @@ class Workspace {
   void add_member(const MemberLedger& m) {
     MemberState& st = members_[m.member.id];
     st.balance = m.balance;
+    st.lots_loaded = m.lots_loaded;
+    st.debt = Points{std::min<int64_t>(0, m.balance.available.value)};
+    LOYALTY_ASSERT(m.lots_loaded || m.open_lots.empty());
     for (const Lot& lot : m.open_lots) {
       LOYALTY_ASSERT(lot.member == m.member.id);
       st.lots[lot.id] = lot;
@@ -158,7 +194,11 @@ class Workspace {
       return Status(ErrorCode::kAmountOutOfRange, "the balance would overflow");
     }
     if (is_member_balance_account(account)) {
-      if (lot.existing.valid()) {
+      if (lot.is_none()) {
+        LOYALTY_ASSERT(account == Account::kAvailable);
+        st.debt += amount;
+        LOYALTY_ASSERT_MSG(st.debt.value <= 0, "debt above zero");
+      } else if (lot.existing.valid()) {
         auto it = st.lots.find(lot.existing);
         LOYALTY_ASSERT_MSG(it != st.lots.end(), "entry on a lot that was not loaded");
         it->second.remaining += amount;
@@ -176,20 +216,8 @@ class Workspace {
     return {};
   }
 
-  // Points on the available account not covered by lots: <= 0.
-  Points deficit(MemberId member) {
-    MemberState& st = state(member);
-    Points in_lots{0};
-    for (const auto& [id, lot] : st.lots) {
-      if (!lot.pending) in_lots += lot.remaining;
-    }
-    for (size_t i = 0; i < new_lots_.size(); ++i) {
-      if (new_lots_[i].member == member && !new_lots_[i].pending) in_lots += new_lot_remaining_[i];
-    }
-    Points d = st.balance.available - in_lots;
-    LOYALTY_ASSERT_MSG(d.value <= 0, "available balance exceeds the points in its lots");
-    return d;
-  }
+  // Points on the available account not covered by lots (the debt): <= 0.
+  Points deficit(MemberId member) { return state(member).debt; }
 
   Points lot_remaining(LotRef lot, MemberId member) {
     if (lot.existing.valid()) return state(member).lots.at(lot.existing).remaining;
@@ -212,6 +240,7 @@ class Workspace {
   Status take_available(MemberId member, Points amount, bool allow_deficit,
                         std::vector<std::pair<const Lot*, Points>>* taken = nullptr) {
     MemberState& st = state(member);
+    LOYALTY_ASSERT_MSG(st.lots_loaded, "taking points needs the member's lots");
     std::vector<Lot*> order;
     for (auto& [id, lot] : st.lots) {
       if (!lot.pending && lot.remaining.value > 0) order.push_back(&lot);
@@ -222,17 +251,17 @@ class Workspace {
     for (Lot* lot : order) have += lot->remaining;
     if (have < amount && !allow_deficit) {
       return Status(ErrorCode::kInsufficientPoints,
-                    "the member has " + std::to_string(have.value) +
-                        " available points; " + std::to_string(amount.value) + " are needed");
+                    "the member has " + std::to_string(have.value) + " available points; " +
+                        std::to_string(amount.value) + " are needed");
     }
     Points left = amount;
     size_t lots_used = 0;
     for (Lot* lot : order) {
       if (left.value == 0) break;
       if (++lots_used > kMaxLotsPerPosting) {
-        return Status(ErrorCode::kAmountOutOfRange,
-                      "the debit would touch more than " + std::to_string(kMaxLotsPerPosting) +
-                          " lots; split it into smaller debits");
+        return Status(ErrorCode::kAmountOutOfRange, "the debit would touch more than " +
+                                                        std::to_string(kMaxLotsPerPosting) +
+                                                        " lots; split it into smaller debits");
       }
       Points t{std::min(left.value, lot->remaining.value)};
       if (taken != nullptr) taken->emplace_back(lot, t);
@@ -269,6 +298,20 @@ class Workspace {
       }
     }
     for (auto& [m, st] : members_) {
+      if (st.lots_loaded) {
+        // Available points sit in available lots or are debt, never elsewhere.
+        Points in_lots{0};
+        for (auto& [id, lot] : st.lots) {
+          if (!lot.pending) in_lots += lot.remaining;
+        }
+        for (size_t i = 0; i < plan.new_lots.size(); ++i) {
+          if (plan.new_lots[i].member == m && !plan.new_lots[i].pending) {
+            in_lots += new_lot_remaining_[i];
+          }
+        }
+        LOYALTY_ASSERT(st.balance.available == in_lots + st.debt);
+        LOYALTY_ASSERT(st.debt.value == 0 || in_lots.value == 0);
+      }
       std::vector<Lot> after;
       after.reserve(st.lots.size());
       for (auto& [id, lot] : st.lots) after.push_back(lot);
@@ -282,7 +325,16 @@ class Workspace {
         l.expires_at = nl.expires_at;
         after.push_back(l);
       }
-      st.balance.next_due_at = earliest_due(after);
+      if (st.lots_loaded) {
+        st.balance.next_due_at = earliest_due(after);
+      } else {
+        // Lots were not loaded: only new lots were added, so the old value
+        // stays a lower bound of the truth, and the new lots may come earlier.
+        std::optional<Instant> due = earliest_due(after);
+        if (due && (!st.balance.next_due_at || *due < *st.balance.next_due_at)) {
+          st.balance.next_due_at = due;
+        }
+      }
       plan.balances[m] = st.balance;
     }
     LOYALTY_RETURN_IF_ERROR(check_plan_invariants(plan));
@@ -301,6 +353,8 @@ class Workspace {
   struct MemberState {
     Balance balance;
     std::map<LotId, Lot> lots;
+    bool lots_loaded = true;
+    Points debt;
   };
   MemberState& state(MemberId m) {
     auto it = members_.find(m);
@@ -357,9 +411,8 @@ Result<LedgerPlan> plan_credit(const Program& program, const MemberLedger& membe
   Workspace ws(program, now);
   ws.add_member(member);
   MemberId m = member.member.id;
-  int lot = ws.add_new_lot(NewLot{m, Points{0}, pending,
-                                  pending ? request.available_at : std::nullopt,
-                                  request.expires_at});
+  int lot = ws.add_new_lot(NewLot{
+      m, Points{0}, pending, pending ? request.available_at : std::nullopt, request.expires_at});
   LotRef ref{LotId{}, lot};
   LOYALTY_RETURN_IF_ERROR(ws.add_entry(m, Account::kIssuance, LotRef{}, -request.points));
   LOYALTY_RETURN_IF_ERROR(
@@ -518,8 +571,8 @@ Result<LedgerPlan> plan_reversal(const Program& program, const Posting& original
     if (lot_id.valid()) {
       Lot* lot = ws.find_lot(member, lot_id);
       if (lot == nullptr) return Status(ErrorCode::kInternal, "reversal: lot not loaded");
-      LOYALTY_RETURN_IF_ERROR(ws.add_entry(member, lot->pending ? Account::kPending
-                                                                  : Account::kAvailable,
+      LOYALTY_RETURN_IF_ERROR(ws.add_entry(member,
+                                           lot->pending ? Account::kPending : Account::kAvailable,
                                            LotRef{lot_id, -1}, give));
       if (!lot->pending) LOYALTY_RETURN_IF_ERROR(ws.settle_deficit(member, LotRef{lot_id, -1}));
     } else {
@@ -530,7 +583,8 @@ Result<LedgerPlan> plan_reversal(const Program& program, const Posting& original
       Points rest = give - into_deficit;
       if (rest.value > 0) {
         int idx = ws.add_new_lot(NewLot{member, Points{0}, false, std::nullopt, std::nullopt});
-        LOYALTY_RETURN_IF_ERROR(ws.add_entry(member, Account::kAvailable, LotRef{LotId{}, idx}, rest));
+        LOYALTY_RETURN_IF_ERROR(
+            ws.add_entry(member, Account::kAvailable, LotRef{LotId{}, idx}, rest));
       }
     }
   }
@@ -544,18 +598,18 @@ Result<LedgerPlan> plan_reversal(const Program& program, const Posting& original
       Lot* lot = ws.find_lot(member, lot_id);
       if (lot == nullptr) return Status(ErrorCode::kInternal, "reversal: lot not loaded");
       Points t{std::min(left.value, lot->remaining.value)};
-      LOYALTY_RETURN_IF_ERROR(ws.add_entry(member, lot->pending ? Account::kPending
-                                                                  : Account::kAvailable,
-                                           LotRef{lot_id, -1}, -t));
+      LOYALTY_RETURN_IF_ERROR(ws.add_entry(
+          member, lot->pending ? Account::kPending : Account::kAvailable, LotRef{lot_id, -1}, -t));
       left -= t;
     }
     if (left.value > 0) {
       Status st = ws.take_available(member, left, deficit_ok);
       if (st.code() == ErrorCode::kInsufficientPoints) {
-        return Status(ErrorCode::kInsufficientPoints,
-                      "the points of " + format_id(original.id) +
-                          " were already spent and the program does not allow a negative balance; " +
-                          st.message());
+        return Status(
+            ErrorCode::kInsufficientPoints,
+            "the points of " + format_id(original.id) +
+                " were already spent and the program does not allow a negative balance; " +
+                st.message());
       }
       LOYALTY_RETURN_IF_ERROR(st);
     }

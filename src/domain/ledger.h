@@ -142,12 +142,16 @@ struct LedgerPlan {
   std::map<MemberId, Balance> balances;  // new balance of every member touched
 };
 
-// A member's ledger as the planner needs it: its open lots (remaining > 0) in
-// any order, and its materialized balance.
+// A member's ledger as the planner needs it: its materialized balance and its
+// open lots (remaining > 0) in any order. Plans that only add points (credits,
+// positive adjustments, the receiving side of a transfer) do not need the lots:
+// load them with lots_loaded = false and open_lots empty. A member's debt is
+// min(0, available): a member never holds available lots while in debt.
 struct MemberLedger {
   Member member;
   Balance balance;
   std::vector<Lot> open_lots;
+  bool lots_loaded = true;
 };
 
 // ---- Commands ----

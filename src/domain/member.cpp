@@ -29,7 +29,8 @@ Result<std::string> normalize_email(std::string_view email) {
   };
   if (email.size() < 3 || email.size() > kMaxEmailLength) return bad();
   size_t at = email.find('@');
-  if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos) {
+  if (at == std::string_view::npos || at == 0 ||
+      email.find('@', at + 1) != std::string_view::npos) {
     return bad();
   }
   std::string_view domain = email.substr(at + 1);

@@ -30,25 +30,28 @@ Outcome success(T value) {
   lhs = std::move(tmp).value()
 #define OUTCOME_ASSIGN_OR_RETURN(lhs, expr) \
   OUTCOME_ASSIGN_OR_RETURN_IMPL(LOYALTY_CONCAT(_out_, __LINE__), lhs, expr)
-#define OUTCOME_RETURN_IF_ERROR(expr)   \
-  do {                                  \
-    ::loyalty::Status _s = (expr);      \
-    if (!_s.ok()) return failure(_s);   \
+#define OUTCOME_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::loyalty::Status _s = (expr);    \
+    if (!_s.ok()) return failure(_s); \
   } while (0)
 
-Result<MemberLedger> load_ledger(StoreSession& s, const Member& member) {
+Result<MemberLedger> load_ledger(StoreSession& s, const Member& member, bool with_lots = true) {
   MemberLedger ml;
   ml.member = member;
+  ml.lots_loaded = with_lots;
   LOYALTY_ASSIGN_OR_RETURN(ml.balance, s.get_balance(member.program_id, member.id));
-  LOYALTY_ASSIGN_OR_RETURN(ml.open_lots, s.open_lots(member.program_id, member.id));
+  if (with_lots) {
+    LOYALTY_ASSIGN_OR_RETURN(ml.open_lots, s.open_lots(member.program_id, member.id));
+  }
   return ml;
 }
 
 // Vests and expires the member's due lots before anything else touches the
 // member, so a debit never spends points that have expired and a balance read
 // after a command is current. Returns the number of postings written.
-Result<int> catch_up(StoreSession& s, const Program& program, const Member& member, Instant now) {
-  LOYALTY_ASSIGN_OR_RETURN(Balance balance, s.get_balance(program.id, member.id));
+Result<int> catch_up(StoreSession& s, const Program& program, const Member& member, Instant now,
+                     const Balance& balance) {
   if (!balance.next_due_at || *balance.next_due_at > now) return 0;
   int written = 0;
   LOYALTY_ASSIGN_OR_RETURN(MemberLedger ml, load_ledger(s, member));
@@ -91,14 +94,21 @@ struct MemberContext {
   Program program;
   MemberLedger ledger;
 };
-Result<MemberContext> prepare_member(StoreSession& s, ProgramId program_id, MemberId member_id,
-                                     Instant now) {
+// with_lots = false for commands that only add points (see MemberLedger).
+Result<MemberContext> prepare_member(StoreSession& s, ProgramCache& programs, ProgramId program_id,
+                                     MemberId member_id, Instant now, bool with_lots = true) {
   MemberContext ctx;
-  LOYALTY_ASSIGN_OR_RETURN(ctx.program, require_program(s, program_id));
+  LOYALTY_ASSIGN_OR_RETURN(ctx.program, programs.get(s, program_id));
   LOYALTY_ASSIGN_OR_RETURN(Member member, require_member(s, program_id, member_id));
-  LOYALTY_ASSIGN_OR_RETURN(int ignored, catch_up(s, ctx.program, member, now));
-  (void)ignored;
-  LOYALTY_ASSIGN_OR_RETURN(ctx.ledger, load_ledger(s, member));
+  LOYALTY_ASSIGN_OR_RETURN(Balance balance, s.get_balance(program_id, member_id));
+  LOYALTY_ASSIGN_OR_RETURN(int caught_up, catch_up(s, ctx.program, member, now, balance));
+  if (caught_up > 0 || with_lots) {
+    LOYALTY_ASSIGN_OR_RETURN(ctx.ledger, load_ledger(s, member, with_lots));
+  } else {
+    ctx.ledger.member = std::move(member);
+    ctx.ledger.balance = balance;
+    ctx.ledger.lots_loaded = false;
+  }
   return ctx;
 }
 
@@ -173,9 +183,10 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           OUTCOME_RETURN_IF_ERROR(apply_program_patch(p, c.patch));
           p.updated_at = now;
           OUTCOME_RETURN_IF_ERROR(s.update_program(p));
+          programs_.invalidate(p.id);
           return success(std::move(p));
         } else if constexpr (std::is_same_v<T, CreateApiKey>) {
-          OUTCOME_ASSIGN_OR_RETURN(Program p, require_program(s, c.program_id));
+          OUTCOME_ASSIGN_OR_RETURN(Program p, programs_.get(s, c.program_id));
           OUTCOME_RETURN_IF_ERROR(validate_key_request(c.name, c.scopes));
           ApiKeyCreated key = make_api_key(p.id, c.name, c.scopes, now);
           OUTCOME_ASSIGN_OR_RETURN(key.key.id, s.insert_api_key(key.key));
@@ -187,7 +198,7 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           if (!key->revoked_at) key->revoked_at = now;
           return success(std::move(*key));
         } else if constexpr (std::is_same_v<T, EnrollMember>) {
-          OUTCOME_ASSIGN_OR_RETURN(Program p, require_program(s, c.member.program_id));
+          OUTCOME_ASSIGN_OR_RETURN(Program p, programs_.get(s, c.member.program_id));
           Member m = c.member;
           OUTCOME_RETURN_IF_ERROR(validate_member(m));
           OUTCOME_ASSIGN_OR_RETURN(m.email, normalize_email(m.email));
@@ -225,44 +236,51 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           }
           return success(std::move(m));
         } else if constexpr (std::is_same_v<T, Credit>) {
-          OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, c.program_id, c.member_id, now));
+          OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, programs_, c.program_id, c.member_id,
+                                                            now, /*with_lots=*/false));
           return write_plan(s, plan_credit(ctx.program, ctx.ledger, c.request, now));
         } else if constexpr (std::is_same_v<T, Debit>) {
-          OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, c.program_id, c.member_id, now));
+          OUTCOME_ASSIGN_OR_RETURN(auto ctx,
+                                   prepare_member(s, programs_, c.program_id, c.member_id, now));
           return write_plan(s, plan_debit(ctx.program, ctx.ledger, c.request, now));
         } else if constexpr (std::is_same_v<T, Adjust>) {
-          OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, c.program_id, c.member_id, now));
+          OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, programs_, c.program_id, c.member_id,
+                                                            now, c.request.points.value < 0));
           return write_plan(s, plan_adjustment(ctx.program, ctx.ledger, c.request, now));
         } else if constexpr (std::is_same_v<T, Transfer>) {
           if (c.from_member_id == c.to_member_id) {
             return failure(Status(ErrorCode::kTransferToSelf,
                                   "a member cannot transfer points to themselves"));
           }
-          OUTCOME_ASSIGN_OR_RETURN(auto from,
-                                   prepare_member(s, c.program_id, c.from_member_id, now));
-          OUTCOME_ASSIGN_OR_RETURN(auto to, prepare_member(s, c.program_id, c.to_member_id, now));
           OUTCOME_ASSIGN_OR_RETURN(
-              Points sent, s.transferred_out_since(c.program_id, c.from_member_id,
-                                                   now - Duration::from_days(1)));
+              auto from, prepare_member(s, programs_, c.program_id, c.from_member_id, now));
+          OUTCOME_ASSIGN_OR_RETURN(
+              auto to,
+              prepare_member(s, programs_, c.program_id, c.to_member_id, now, /*with_lots=*/false));
+          OUTCOME_ASSIGN_OR_RETURN(Points sent,
+                                   s.transferred_out_since(c.program_id, c.from_member_id,
+                                                           now - Duration::from_days(1)));
           return write_plan(
               s, plan_transfer(from.program, from.ledger, to.ledger, c.request, sent, now));
         } else if constexpr (std::is_same_v<T, Reverse>) {
-          OUTCOME_ASSIGN_OR_RETURN(Program p, require_program(s, c.program_id));
+          OUTCOME_ASSIGN_OR_RETURN(Program p, programs_.get(s, c.program_id));
           OUTCOME_ASSIGN_OR_RETURN(auto original, s.find_posting(c.program_id, c.posting_id));
           if (!original) return not_found("posting " + format_id(c.posting_id) + " not found");
-          OUTCOME_ASSIGN_OR_RETURN(auto existing, s.find_reversal_of(c.program_id, original->id));
-          if (existing) {
-            return failure(Status(ErrorCode::kAlreadyReversed,
-                                  "posting " + format_id(original->id) + " was already reversed by " +
-                                      format_id(*existing)));
-          }
+          // Lock the posting's members before looking for an earlier reversal,
+          // so a reversal committed meanwhile by another node is seen.
           std::vector<MemberId> ids = {original->member};
           if (original->counterparty.valid()) ids.push_back(original->counterparty);
           std::sort(ids.begin(), ids.end());
           OUTCOME_RETURN_IF_ERROR(s.lock_members(c.program_id, ids));
+          OUTCOME_ASSIGN_OR_RETURN(auto existing, s.find_reversal_of(c.program_id, original->id));
+          if (existing) {
+            return failure(Status(ErrorCode::kAlreadyReversed,
+                                  "posting " + format_id(original->id) +
+                                      " was already reversed by " + format_id(*existing)));
+          }
           std::map<MemberId, MemberLedger> ledgers;
           for (MemberId id : ids) {
-            OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, c.program_id, id, now));
+            OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, programs_, c.program_id, id, now));
             ledgers[id] = std::move(ctx.ledger);
           }
           // The reversal must see every lot the original touched, empty ones too.
@@ -275,16 +293,18 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           }
           if (!needed.empty()) {
             OUTCOME_ASSIGN_OR_RETURN(
-                auto lots, s.lots_by_ids(c.program_id, std::vector<LotId>(needed.begin(), needed.end())));
+                auto lots,
+                s.lots_by_ids(c.program_id, std::vector<LotId>(needed.begin(), needed.end())));
             for (Lot& l : lots) ledgers.at(l.member).open_lots.push_back(l);
           }
           return write_plan(s, plan_reversal(p, *original, ledgers, c.reason, c.actor, now));
         } else if constexpr (std::is_same_v<T, CatchUp>) {
           CatchUpResult result;
           for (const store::DueMember& due : c.members) {
-            OUTCOME_ASSIGN_OR_RETURN(Program p, require_program(s, due.program_id));
+            OUTCOME_ASSIGN_OR_RETURN(Program p, programs_.get(s, due.program_id));
             OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, due.program_id, due.member_id));
-            OUTCOME_ASSIGN_OR_RETURN(int n, catch_up(s, p, m, now));
+            OUTCOME_ASSIGN_OR_RETURN(Balance b, s.get_balance(due.program_id, due.member_id));
+            OUTCOME_ASSIGN_OR_RETURN(int n, catch_up(s, p, m, now, b));
             result.postings += n;
           }
           return success(result);

@@ -18,7 +18,6 @@ Outcome failure(Status st) {
   return o;
 }
 
-
 // The members a command will write, for PostgreSQL row locks taken in key
 // order at the start of a batch (reversals lock theirs when they learn them).
 void collect_members(const CommandBody& body, std::set<std::pair<int64_t, int64_t>>& out) {
@@ -38,7 +37,6 @@ void collect_members(const CommandBody& body, std::set<std::pair<int64_t, int64_
       },
       body);
 }
-
 
 }  // namespace
 
@@ -63,6 +61,16 @@ ApiKeyCreated make_api_key(ProgramId program, std::string name, std::vector<std:
   return out;
 }
 
+Result<Program> ProgramCache::get(store::StoreSession& session, ProgramId id) {
+  auto now = std::chrono::steady_clock::now();
+  auto it = entries_.find(id.value);
+  if (it != entries_.end() && now - it->second.loaded_at < ttl_) return it->second.program;
+  LOYALTY_ASSIGN_OR_RETURN(auto found, session.find_program(id));
+  if (!found) return Status(ErrorCode::kNotFound, "program " + format_id(id) + " not found");
+  entries_[id.value] = Entry{*found, now};
+  return *found;
+}
+
 // ---- Lifecycle ----
 
 Result<std::unique_ptr<Engine>> Engine::start(std::string_view db_url, const Clock& clock,
@@ -74,7 +82,11 @@ Result<std::unique_ptr<Engine>> Engine::start(std::string_view db_url, const Clo
 
 Engine::Engine(std::unique_ptr<store::StoreSession> session, const Clock& clock,
                EngineOptions options)
-    : session_(std::move(session)), clock_(clock), options_(options) {
+    : session_(std::move(session)),
+      programs_(session_->dialect() == store::Dialect::kSqlite ? std::chrono::hours(24 * 365)
+                                                               : std::chrono::seconds(1)),
+      clock_(clock),
+      options_(options) {
   LOYALTY_ASSERT(options_.max_batch_commands > 0 && options_.max_queue_commands > 0);
   writer_ = std::thread([this] { run(); });
 }
@@ -101,8 +113,8 @@ void Engine::submit(Command command, Completion done) {
       return;
     }
   }
-  done(failure(Status(ErrorCode::kUnavailable, stopping_ ? "the server is shutting down"
-                                                         : "the write queue is full")));
+  done(failure(Status(ErrorCode::kUnavailable,
+                      stopping_ ? "the server is shutting down" : "the write queue is full")));
 }
 
 Outcome Engine::execute(Command command) {
@@ -175,6 +187,7 @@ void Engine::execute_batch(std::vector<Pending>& batch) {
     }
     if (retry || st.code() == ErrorCode::kRetryable) {
       (void)session_->rollback();
+      programs_.clear();
       if (attempt < options_.max_batch_retries) {
         retries_.fetch_add(1);
         std::this_thread::sleep_for(std::chrono::microseconds(
@@ -185,6 +198,7 @@ void Engine::execute_batch(std::vector<Pending>& batch) {
     }
     if (!st.ok()) {
       (void)session_->rollback();
+      programs_.clear();
       for (Outcome& o : outcomes) o = failure(st);
     }
     break;

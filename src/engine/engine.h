@@ -19,9 +19,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -67,8 +69,8 @@ struct UpdateProgram {
 
 // The scopes an API key may hold. "*" grants all of them.
 inline constexpr const char* kAllScopes[] = {
-    "program:read", "program:write", "keys:write", "members:read",
-    "members:write", "ledger:read", "ledger:write",
+    "program:read",  "program:write", "keys:write",   "members:read",
+    "members:write", "ledger:read",   "ledger:write",
 };
 bool is_known_scope(std::string_view scope);
 
@@ -137,9 +139,9 @@ struct CatchUp {
   std::vector<store::DueMember> members;
 };
 
-using CommandBody = std::variant<CreateProgram, UpdateProgram, CreateApiKey, RevokeApiKey,
-                                 EnrollMember, UpdateMember, SetMemberStatus, Credit, Debit,
-                                 Adjust, Transfer, Reverse, CatchUp>;
+using CommandBody =
+    std::variant<CreateProgram, UpdateProgram, CreateApiKey, RevokeApiKey, EnrollMember,
+                 UpdateMember, SetMemberStatus, Credit, Debit, Adjust, Transfer, Reverse, CatchUp>;
 
 // ---- Outcomes ----
 
@@ -184,6 +186,26 @@ struct Command {
 };
 
 using Completion = std::function<void(Outcome)>;
+
+// Programs by id, as the writer reads them. On SQLite every program change goes
+// through this engine, so entries never go stale; on PostgreSQL another node may
+// change a program, so an entry is used for at most `ttl`. Writer thread only.
+class ProgramCache {
+ public:
+  explicit ProgramCache(std::chrono::milliseconds ttl) : ttl_(ttl) {}
+  Result<Program> get(store::StoreSession& session, ProgramId id);
+  void invalidate(ProgramId id) { entries_.erase(id.value); }
+  // After a rolled-back batch: entries may hold values that never committed.
+  void clear() { entries_.clear(); }
+
+ private:
+  struct Entry {
+    Program program;
+    std::chrono::steady_clock::time_point loaded_at;
+  };
+  std::chrono::milliseconds ttl_;
+  std::map<int64_t, Entry> entries_;
+};
 
 struct EngineOptions {
   size_t max_batch_commands = 512;
@@ -235,6 +257,7 @@ class Engine {
   Outcome execute_body(const CommandBody& body, Instant now);
 
   std::unique_ptr<store::StoreSession> session_;
+  ProgramCache programs_;
   const Clock& clock_;
   EngineOptions options_;
   std::function<void(size_t, int64_t)> batch_observer_;

@@ -56,6 +56,9 @@ class ReadSessionProvider {
   virtual ~ReadSessionProvider() = default;
   // The calling I/O thread's session; kUnavailable when the store cannot be opened.
   virtual Result<store::StoreSession*> current() = 0;
+  // Closes the calling thread's session after it failed with kUnavailable, so
+  // the next request opens a fresh one (a PostgreSQL server restarted).
+  virtual void discard_current() = 0;
 };
 
 // Process-wide parts every handler may use, owned by the Server.

@@ -25,7 +25,9 @@ Scheduler::Scheduler(std::string db_url, engine::Engine& engine, const Clock& cl
 
 Scheduler::~Scheduler() { stop(); }
 
-void Scheduler::start() { thread_ = std::thread([this] { loop(); }); }
+void Scheduler::start() {
+  thread_ = std::thread([this] { loop(); });
+}
 
 void Scheduler::stop() {
   {

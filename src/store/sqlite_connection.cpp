@@ -58,7 +58,8 @@ class SqliteConnection final : public SqlConnection {
     } else {
       int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                   SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-      if (rc != SQLITE_OK) return error(rc, std::string(sqlite3_errmsg(db_)) + " in: " + std::string(sql));
+      if (rc != SQLITE_OK)
+        return error(rc, std::string(sqlite3_errmsg(db_)) + " in: " + std::string(sql));
       statements_.emplace(std::string(sql), stmt);
     }
     struct Reset {
@@ -131,7 +132,8 @@ Result<std::unique_ptr<SqlConnection>> open_sqlite(const std::string& path) {
   if (rc != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
-    return Status(ErrorCode::kUnavailable, "cannot open SQLite database '" + path + "': " + message);
+    return Status(ErrorCode::kUnavailable,
+                  "cannot open SQLite database '" + path + "': " + message);
   }
   sqlite3_extended_result_codes(db, 1);
   auto conn = std::make_unique<SqliteConnection>(db);
@@ -154,9 +156,9 @@ Result<std::unique_ptr<SqlConnection>> open_connection(std::string_view url) {
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     return open_postgres(std::string(url));
   }
-  return Status(ErrorCode::kInvalidRequest,
-                "database URL must start with sqlite: or postgresql://, got '" +
-                    std::string(url) + "'");
+  return Status(
+      ErrorCode::kInvalidRequest,
+      "database URL must start with sqlite: or postgresql://, got '" + std::string(url) + "'");
 }
 
 }  // namespace loyalty::store

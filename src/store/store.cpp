@@ -85,7 +85,7 @@ ApiKey read_api_key(const Row& r) {
   return k;
 }
 
-#define MEMBER_COLUMNS                                                                  \
+#define MEMBER_COLUMNS                                                                \
   "id, program_id, external_id, email, first_name, last_name, birthday, attributes, " \
   "consent_email, consent_sms, consent_push, status, created_at, updated_at"
 
@@ -197,9 +197,9 @@ Status StoreSession::migrate() {
 
 Result<int> StoreSession::schema_version() {
   int64_t v = 0;
-  LOYALTY_RETURN_IF_ERROR(connection_->query(
-      "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {},
-      [&](const Row& r) { v = r.get_int(0); }));
+  LOYALTY_RETURN_IF_ERROR(
+      connection_->query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {},
+                         [&](const Row& r) { v = r.get_int(0); }));
   return static_cast<int>(v);
 }
 
@@ -211,9 +211,18 @@ Status StoreSession::begin_write() {
 Status StoreSession::begin_read() { return connection_->execute("BEGIN"); }
 Status StoreSession::commit() { return connection_->execute("COMMIT"); }
 Status StoreSession::rollback() { return connection_->execute("ROLLBACK"); }
-Status StoreSession::savepoint() { return connection_->execute("SAVEPOINT cmd"); }
-Status StoreSession::release_savepoint() { return connection_->execute("RELEASE SAVEPOINT cmd"); }
+// Savepoints run once per command: on SQLite as cached prepared statements
+// (sqlite3_exec would compile them every time).
+Status StoreSession::savepoint() {
+  if (dialect() == Dialect::kSqlite) return connection_->query("SAVEPOINT cmd", {});
+  return connection_->execute("SAVEPOINT cmd");
+}
+Status StoreSession::release_savepoint() {
+  if (dialect() == Dialect::kSqlite) return connection_->query("RELEASE SAVEPOINT cmd", {});
+  return connection_->execute("RELEASE SAVEPOINT cmd");
+}
 Status StoreSession::rollback_to_savepoint() {
+  if (dialect() == Dialect::kSqlite) return connection_->query("ROLLBACK TO SAVEPOINT cmd", {});
   return connection_->execute("ROLLBACK TO SAVEPOINT cmd");
 }
 
@@ -237,9 +246,9 @@ Result<ProgramId> StoreSession::insert_program(const Program& p) {
 
 Result<std::optional<Program>> StoreSession::find_program(ProgramId id) {
   std::optional<Program> out;
-  LOYALTY_RETURN_IF_ERROR(connection_->query(
-      std::string("SELECT ") + kProgramColumns + " FROM programs WHERE id = ?",
-      {id.value}, [&](const Row& r) { out = read_program(r); }));
+  LOYALTY_RETURN_IF_ERROR(
+      connection_->query(std::string("SELECT ") + kProgramColumns + " FROM programs WHERE id = ?",
+                         {id.value}, [&](const Row& r) { out = read_program(r); }));
   return out;
 }
 
@@ -281,8 +290,7 @@ Result<std::optional<ApiKey>> StoreSession::find_api_key_by_hash(std::string_vie
 Result<std::optional<ApiKey>> StoreSession::find_api_key(ProgramId program, ApiKeyId id) {
   std::optional<ApiKey> out;
   LOYALTY_RETURN_IF_ERROR(connection_->query(
-      std::string("SELECT ") + kApiKeyColumns +
-          " FROM api_keys WHERE program_id = ? AND id = ?",
+      std::string("SELECT ") + kApiKeyColumns + " FROM api_keys WHERE program_id = ? AND id = ?",
       {program.value, id.value}, [&](const Row& r) { out = read_api_key(r); }));
   return out;
 }
@@ -290,8 +298,7 @@ Result<std::optional<ApiKey>> StoreSession::find_api_key(ProgramId program, ApiK
 Result<std::vector<ApiKey>> StoreSession::list_api_keys(ProgramId program) {
   std::vector<ApiKey> out;
   LOYALTY_RETURN_IF_ERROR(connection_->query(
-      std::string("SELECT ") + kApiKeyColumns +
-          " FROM api_keys WHERE program_id = ? ORDER BY id",
+      std::string("SELECT ") + kApiKeyColumns + " FROM api_keys WHERE program_id = ? ORDER BY id",
       {program.value}, [&](const Row& r) { out.push_back(read_api_key(r)); }));
   return out;
 }
@@ -329,9 +336,9 @@ Result<MemberId> StoreSession::insert_member(const Member& m) {
 
 Result<std::optional<Member>> StoreSession::find_member(ProgramId program, MemberId id) {
   std::optional<Member> out;
-  LOYALTY_RETURN_IF_ERROR(connection_->query(
-      "SELECT " MEMBER_COLUMNS " FROM members WHERE program_id = ? AND id = ?",
-      {program.value, id.value}, [&](const Row& r) { out = read_member(r); }));
+  LOYALTY_RETURN_IF_ERROR(
+      connection_->query("SELECT " MEMBER_COLUMNS " FROM members WHERE program_id = ? AND id = ?",
+                         {program.value, id.value}, [&](const Row& r) { out = read_member(r); }));
   return out;
 }
 
@@ -387,9 +394,9 @@ Status StoreSession::lock_members(ProgramId program, const std::vector<MemberId>
   if (dialect() != Dialect::kPostgres) return {};
   LOYALTY_ASSERT(std::is_sorted(ids.begin(), ids.end()));
   for (MemberId id : ids) {
-    LOYALTY_RETURN_IF_ERROR(connection_->query(
-        "SELECT id FROM members WHERE program_id = ? AND id = ? FOR UPDATE",
-        {program.value, id.value}));
+    LOYALTY_RETURN_IF_ERROR(
+        connection_->query("SELECT id FROM members WHERE program_id = ? AND id = ? FOR UPDATE",
+                           {program.value, id.value}));
   }
   return {};
 }
@@ -434,12 +441,12 @@ Result<std::vector<Lot>> StoreSession::lots_by_ids(ProgramId program,
   return out;
 }
 
-Result<std::vector<Lot>> StoreSession::list_lots(ProgramId program, MemberId member,
-                                                 bool open_only, LotId before, int limit) {
+Result<std::vector<Lot>> StoreSession::list_lots(ProgramId program, MemberId member, bool open_only,
+                                                 LotId before, int limit) {
   std::vector<Lot> out;
   int64_t before_id = before.valid() ? before.value : INT64_MAX;
-  std::string sql = "SELECT " LOT_COLUMNS
-                    " FROM lots WHERE program_id = ? AND member_id = ? AND id < ?";
+  std::string sql =
+      "SELECT " LOT_COLUMNS " FROM lots WHERE program_id = ? AND member_id = ? AND id < ?";
   if (open_only) sql += " AND remaining > 0";
   sql += " ORDER BY id DESC LIMIT ?";
   LOYALTY_RETURN_IF_ERROR(connection_->query(
@@ -457,8 +464,9 @@ Status StoreSession::apply_plan(LedgerPlan& plan) {
       "INSERT INTO postings (program_id, member_id, counterparty_id, kind, reason, source, "
       "reason_code, actor, reverses_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "RETURNING id",
-      {program, p.member.value, p.counterparty.valid() ? SqlValue(p.counterparty.value) : SqlValue(),
-       to_string(p.kind), p.reason, p.source, p.reason_code, p.actor,
+      {program, p.member.value,
+       p.counterparty.valid() ? SqlValue(p.counterparty.value) : SqlValue(), to_string(p.kind),
+       p.reason, p.source, p.reason_code, p.actor,
        p.reverses.valid() ? SqlValue(p.reverses.value) : SqlValue(),
        p.created_at.micros_since_epoch},
       [&](const Row& r) { posting_id = r.get_int(0); }));
@@ -555,7 +563,7 @@ Result<std::optional<Posting>> StoreSession::find_posting(ProgramId program, Pos
 }
 
 Result<std::vector<Posting>> StoreSession::list_member_postings(ProgramId program, MemberId member,
-                                                               PostingId before, int limit) {
+                                                                PostingId before, int limit) {
   std::vector<int64_t> ids;
   int64_t before_id = before.valid() ? before.value : INT64_MAX;
   LOYALTY_RETURN_IF_ERROR(connection_->query(

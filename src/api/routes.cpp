@@ -1,0 +1,45 @@
+#include "api/routes.h"
+
+namespace loyalty::api {
+
+http::Router build_router() {
+  using http::AuthMode;
+  constexpr AuthMode kKey = AuthMode::kApiKey;
+  constexpr AuthMode kNone = AuthMode::kNone;
+  return http::Router({
+      // Programs.
+      {"POST", "/v1/programs", AuthMode::kAdminToken, "", create_program},
+      {"GET", "/v1/programs/{id}", kKey, "program:read", get_program},
+      {"PATCH", "/v1/programs/{id}", kKey, "program:write", patch_program},
+      // API keys.
+      {"POST", "/v1/api-keys", kKey, "keys:write", create_api_key},
+      {"GET", "/v1/api-keys", kKey, "program:read", list_api_keys},
+      {"DELETE", "/v1/api-keys/{id}", kKey, "keys:write", revoke_api_key},
+      // Members.
+      {"POST", "/v1/members", kKey, "members:write", enroll_member},
+      {"GET", "/v1/members", kKey, "members:read", list_members},
+      {"GET", "/v1/members/{id}", kKey, "members:read", get_member},
+      {"PATCH", "/v1/members/{id}", kKey, "members:write", patch_member},
+      {"POST", "/v1/members/{id}/block", kKey, "members:write", block_member},
+      {"POST", "/v1/members/{id}/unblock", kKey, "members:write", unblock_member},
+      // Ledger.
+      {"POST", "/v1/members/{id}/credits", kKey, "ledger:write", credit_member},
+      {"POST", "/v1/members/{id}/debits", kKey, "ledger:write", debit_member},
+      {"POST", "/v1/members/{id}/adjustments", kKey, "ledger:write", adjust_member},
+      {"POST", "/v1/transfers", kKey, "ledger:write", transfer_points},
+      {"POST", "/v1/postings/{id}/reversal", kKey, "ledger:write", reverse_posting},
+      {"GET", "/v1/postings/{id}", kKey, "ledger:read", get_posting},
+      {"GET", "/v1/members/{id}/postings", kKey, "ledger:read", list_member_postings},
+      {"GET", "/v1/members/{id}/lots", kKey, "ledger:read", list_member_lots},
+      {"GET", "/v1/members/{id}/balance", kKey, "ledger:read", get_member_balance},
+      // Operations and documentation.
+      {"GET", "/healthz", kNone, "", healthz},
+      {"GET", "/readyz", kNone, "", readyz},
+      {"GET", "/metrics", kNone, "", metrics},
+      {"GET", "/openapi.json", kNone, "", openapi_document},
+      {"GET", "/docs", kNone, "", docs_page},
+      {"GET", "/problems/{slug}", kNone, "", problem_page},
+  });
+}
+
+}  // namespace loyalty::api
