@@ -163,9 +163,16 @@ void Engine::execute_batch(std::vector<Pending>& batch) {
   std::vector<Outcome> outcomes(batch.size());
   std::mt19937 jitter(static_cast<unsigned>(batch.size()));
   auto started = std::chrono::steady_clock::now();
+  // On SQLite a savepoint per command costs a copy of every page the command
+  // touches (the statement journal), so commands run without one: they
+  // validate before they write, and a command that fails after writing (rare:
+  // a store error mid-way) makes the whole batch rerun with savepoints. On
+  // PostgreSQL an error aborts the transaction, so savepoints are always used.
+  bool with_savepoints = session_->dialect() == store::Dialect::kPostgres;
   for (int attempt = 0;; ++attempt) {
     Instant now = clock_.now();
     bool retry = false;
+    bool rerun_with_savepoints = false;
     Status st = session_->begin_write();
     if (st.ok()) {
       std::set<std::pair<int64_t, int64_t>> members;
@@ -177,13 +184,25 @@ void Engine::execute_batch(std::vector<Pending>& batch) {
     }
     if (st.ok()) {
       for (size_t i = 0; i < batch.size(); ++i) {
-        outcomes[i] = execute_one(batch[i].command, now);
+        bool wrote_then_failed = false;
+        outcomes[i] = execute_one(batch[i].command, now, with_savepoints, &wrote_then_failed);
         if (outcomes[i].status.code() == ErrorCode::kRetryable) {
           retry = true;
           break;
         }
+        if (wrote_then_failed) {
+          rerun_with_savepoints = true;
+          break;
+        }
       }
-      if (!retry) st = session_->commit();
+      if (!retry && !rerun_with_savepoints) st = session_->commit();
+    }
+    if (rerun_with_savepoints) {
+      (void)session_->rollback();
+      programs_.clear();
+      with_savepoints = true;
+      --attempt;  // not a contention retry
+      continue;
     }
     if (retry || st.code() == ErrorCode::kRetryable) {
       (void)session_->rollback();
@@ -220,14 +239,25 @@ void Engine::execute_batch(std::vector<Pending>& batch) {
   }
 }
 
-Outcome Engine::execute_one(const Command& command, Instant now) {
-  Status st = session_->savepoint();
-  if (!st.ok()) return failure(st);
+Outcome Engine::execute_one(const Command& command, Instant now, bool with_savepoint,
+                            bool* wrote_then_failed) {
+  const int64_t changes_before = session_->connection().total_changes();
+  if (with_savepoint) {
+    Status st = session_->savepoint();
+    if (!st.ok()) return failure(st);
+  }
   auto abandon = [&](Outcome o) {
+    if (!with_savepoint) {
+      if (session_->connection().total_changes() != changes_before) *wrote_then_failed = true;
+      return o;
+    }
     Status rb = session_->rollback_to_savepoint();
     if (rb.ok()) rb = session_->release_savepoint();
     if (!rb.ok() && o.status.code() != ErrorCode::kRetryable) return failure(rb);
     return o;
+  };
+  auto release = [&]() -> Status {
+    return with_savepoint ? session_->release_savepoint() : Status();
   };
   auto replay_or_mismatch = [&](const store::IdempotencyRecord& rec) {
     if (rec.fingerprint != command.idempotency->fingerprint) {
@@ -255,7 +285,8 @@ Outcome Engine::execute_one(const Command& command, Instant now) {
     auto found = session_->find_idempotency(program, command.idempotency->key);
     if (!found.ok()) return abandon(failure(found.status()));
     if (found->has_value()) {
-      (void)session_->release_savepoint();
+      Status rel = release();
+      if (!rel.ok()) return failure(rel);
       return replay_or_mismatch(**found);
     }
   }
@@ -269,7 +300,8 @@ Outcome Engine::execute_one(const Command& command, Instant now) {
     if (!inserted.ok()) return abandon(failure(inserted.status()));
     if (!*inserted) {
       // Another node stored the key first (it waited for that node's commit):
-      // undo ours and answer with theirs.
+      // undo ours and answer with theirs. Only possible on PostgreSQL.
+      LOYALTY_ASSERT(with_savepoint);
       abandon(Outcome{});
       auto found = session_->find_idempotency(program, command.idempotency->key);
       if (!found.ok()) return failure(found.status());
@@ -277,7 +309,7 @@ Outcome Engine::execute_one(const Command& command, Instant now) {
       return replay_or_mismatch(**found);
     }
   }
-  st = session_->release_savepoint();
+  Status st = release();
   if (!st.ok()) return failure(st);
   return out;
 }

@@ -253,7 +253,9 @@ class Engine {
   Engine(std::unique_ptr<store::StoreSession> session, const Clock& clock, EngineOptions options);
   void run();
   void execute_batch(std::vector<Pending>& batch);
-  Outcome execute_one(const Command& command, Instant now);
+  // with_savepoint = false is the SQLite fast path: see execute_batch.
+  Outcome execute_one(const Command& command, Instant now, bool with_savepoint,
+                      bool* wrote_then_failed);
   Outcome execute_body(const CommandBody& body, Instant now);
 
   std::unique_ptr<store::StoreSession> session_;

@@ -3,7 +3,8 @@
 // Each migration is written once with two tokens that differ per dialect:
 // {ID} (an auto-assigned 64-bit id column) and {KEY} (the table key: PRIMARY
 // KEY on PostgreSQL, where the id is not the key, UNIQUE on SQLite, where the
-// rowid is). {INT} is a 64-bit integer column. Never edit a released migration;
+// rowid is). {INT} is a 64-bit integer column; lines starting with {PG} exist on
+// PostgreSQL only. Never edit a released migration;
 // add a new one.
 #pragma once
 

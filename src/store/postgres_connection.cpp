@@ -254,11 +254,13 @@ class PostgresConnection final : public SqlConnection {
       int64_t affected = 0;
       std::from_chars(tuples.data(), tuples.data() + tuples.size(), affected);
       changes_ = affected;
+      total_changes_ += affected;
     }
     return {};
   }
 
   int64_t changes() const override { return changes_; }
+  int64_t total_changes() const override { return total_changes_; }
 
  private:
   struct Prepared {
@@ -404,6 +406,7 @@ class PostgresConnection final : public SqlConnection {
   Prepared unnamed_;
   int64_t statement_counter_ = 0;
   int64_t changes_ = 0;
+  int64_t total_changes_ = 0;
   bool in_transaction_ = false;
   bool lost_transaction_ = false;
 };

@@ -70,6 +70,13 @@ class SqlConnection {
                        const RowCallback& on_row) = 0;
   // Rows changed by the last INSERT/UPDATE/DELETE run through query().
   virtual int64_t changes() const = 0;
+  // Rows changed since the connection opened (SQLite: sqlite3_total_changes64;
+  // PostgreSQL: the sum of changes()). Tells whether a command wrote anything.
+  virtual int64_t total_changes() const = 0;
+  // SQLite: rowid of the last INSERT (the store uses it instead of RETURNING,
+  // which SQLite runs through a temporary trigger: ~20k instructions a row).
+  // PostgreSQL: 0, the store uses RETURNING there.
+  virtual int64_t last_insert_rowid() const { return 0; }
 
   Status query(std::string_view sql, std::initializer_list<SqlValue> params,
                const RowCallback& on_row = nullptr) {

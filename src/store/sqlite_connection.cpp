@@ -98,6 +98,8 @@ class SqliteConnection final : public SqlConnection {
   }
 
   int64_t changes() const override { return changes_; }
+  int64_t total_changes() const override { return sqlite3_total_changes64(db_); }
+  int64_t last_insert_rowid() const override { return sqlite3_last_insert_rowid(db_); }
 
  private:
   static Status error(int rc, const std::string& message) {

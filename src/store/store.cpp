@@ -145,6 +145,30 @@ Posting read_posting(const Row& r, ProgramId program) {
   return p;
 }
 
+// The hot single-row writes on SQLite use OR FAIL: a single-row statement checks
+// every constraint before it writes, so it is atomic without the statement
+// journal that the default ABORT makes SQLite keep (a copy of each page the
+// statement touches).
+std::string sqlite_fail_or(Dialect d, const char* verb) {
+  return d == Dialect::kSqlite ? std::string(verb) + " OR FAIL" : std::string(verb);
+}
+
+// Runs a single-row INSERT and returns the new row's id: RETURNING id on
+// PostgreSQL, sqlite3_last_insert_rowid on SQLite (see SqlConnection).
+Result<int64_t> insert_returning_id(SqlConnection& db, const std::string& insert_sql,
+                                    std::initializer_list<SqlValue> params) {
+  int64_t id = 0;
+  if (db.dialect() == Dialect::kSqlite) {
+    LOYALTY_RETURN_IF_ERROR(db.query(insert_sql, params));
+    id = db.last_insert_rowid();
+  } else {
+    LOYALTY_RETURN_IF_ERROR(
+        db.query(insert_sql + " RETURNING id", params, [&](const Row& r) { id = r.get_int(0); }));
+  }
+  LOYALTY_ASSERT(id > 0);
+  return id;
+}
+
 }  // namespace
 
 StoreSession::StoreSession(std::unique_ptr<SqlConnection> connection)
@@ -229,18 +253,18 @@ Status StoreSession::rollback_to_savepoint() {
 // ---- Programs ----
 
 Result<ProgramId> StoreSession::insert_program(const Program& p) {
-  int64_t id = 0;
-  LOYALTY_RETURN_IF_ERROR(connection_->query(
-      "INSERT INTO programs (name, currency, timezone, points_name, point_value_minor, "
-      "point_value_points, negative_balance, transfers_enabled, transfer_min_points, "
-      "transfer_max_points, transfer_daily_limit_points, created_at, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-      {p.name, p.currency, p.timezone, p.points_name, p.point_value_minor, p.point_value_points,
-       to_string(p.negative_balance), p.transfers.enabled, p.transfers.min_points,
-       p.transfers.max_points, p.transfers.daily_limit_points, p.created_at.micros_since_epoch,
-       p.updated_at.micros_since_epoch},
-      [&](const Row& r) { id = r.get_int(0); }));
-  LOYALTY_ASSERT(id > 0);
+  LOYALTY_ASSIGN_OR_RETURN(
+      int64_t id,
+      insert_returning_id(
+          *connection_,
+          "INSERT INTO programs (name, currency, timezone, points_name, point_value_minor, "
+          "point_value_points, negative_balance, transfers_enabled, transfer_min_points, "
+          "transfer_max_points, transfer_daily_limit_points, created_at, updated_at) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          {p.name, p.currency, p.timezone, p.points_name, p.point_value_minor, p.point_value_points,
+           to_string(p.negative_balance), p.transfers.enabled, p.transfers.min_points,
+           p.transfers.max_points, p.transfers.daily_limit_points, p.created_at.micros_since_epoch,
+           p.updated_at.micros_since_epoch}));
   return ProgramId{id};
 }
 
@@ -269,13 +293,14 @@ Status StoreSession::update_program(const Program& p) {
 // ---- API keys ----
 
 Result<ApiKeyId> StoreSession::insert_api_key(const ApiKey& k) {
-  int64_t id = 0;
-  LOYALTY_RETURN_IF_ERROR(connection_->query(
-      "INSERT INTO api_keys (program_id, name, prefix, key_hash, scopes, created_at, revoked_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-      {k.program_id.value, k.name, k.prefix, k.key_hash, join_scopes(k.scopes),
-       k.created_at.micros_since_epoch, instant_value(k.revoked_at)},
-      [&](const Row& r) { id = r.get_int(0); }));
+  LOYALTY_ASSIGN_OR_RETURN(
+      int64_t id,
+      insert_returning_id(
+          *connection_,
+          "INSERT INTO api_keys (program_id, name, prefix, key_hash, scopes, created_at, "
+          "revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          {k.program_id.value, k.name, k.prefix, k.key_hash, join_scopes(k.scopes),
+           k.created_at.micros_since_epoch, instant_value(k.revoked_at)}));
   return ApiKeyId{id};
 }
 
@@ -314,24 +339,24 @@ Status StoreSession::revoke_api_key(ProgramId program, ApiKeyId id, Instant at) 
 // ---- Members ----
 
 Result<MemberId> StoreSession::insert_member(const Member& m) {
-  int64_t id = 0;
   std::string birthday = m.birthday ? format_local_date(*m.birthday) : std::string();
-  Status st = connection_->query(
-      "INSERT INTO members (program_id, external_id, email, first_name, last_name, birthday, "
-      "attributes, consent_email, consent_sms, consent_push, status, created_at, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+  Result<int64_t> id = insert_returning_id(
+      *connection_,
+      sqlite_fail_or(dialect(), "INSERT") +
+          " INTO members (program_id, external_id, email, first_name, last_name, birthday, "
+          "attributes, consent_email, consent_sms, consent_push, status, created_at, updated_at) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {m.program_id.value, m.external_id, m.email, m.first_name, m.last_name,
        m.birthday ? SqlValue(birthday) : SqlValue(), m.attributes_json,
        opt_bool_value(m.consent.email), opt_bool_value(m.consent.sms),
        opt_bool_value(m.consent.push), to_string(m.status), m.created_at.micros_since_epoch,
-       m.updated_at.micros_since_epoch},
-      [&](const Row& r) { id = r.get_int(0); });
-  if (st.code() == ErrorCode::kConflict) {
+       m.updated_at.micros_since_epoch});
+  if (!id.ok() && id.status().code() == ErrorCode::kConflict) {
     return Status(ErrorCode::kConflict,
                   "a member with external_id '" + m.external_id + "' already exists");
   }
-  LOYALTY_RETURN_IF_ERROR(st);
-  return MemberId{id};
+  if (!id.ok()) return id.status();
+  return MemberId{*id};
 }
 
 Result<std::optional<Member>> StoreSession::find_member(ProgramId program, MemberId id) {
@@ -459,17 +484,18 @@ Status StoreSession::apply_plan(LedgerPlan& plan) {
   Posting& p = plan.posting;
   const int64_t program = p.program_id.value;
   LOYALTY_ASSERT(program > 0 && p.member.valid() && !p.id.valid());
-  int64_t posting_id = 0;
-  LOYALTY_RETURN_IF_ERROR(connection_->query(
-      "INSERT INTO postings (program_id, member_id, counterparty_id, kind, reason, source, "
-      "reason_code, actor, reverses_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-      "RETURNING id",
-      {program, p.member.value,
-       p.counterparty.valid() ? SqlValue(p.counterparty.value) : SqlValue(), to_string(p.kind),
-       p.reason, p.source, p.reason_code, p.actor,
-       p.reverses.valid() ? SqlValue(p.reverses.value) : SqlValue(),
-       p.created_at.micros_since_epoch},
-      [&](const Row& r) { posting_id = r.get_int(0); }));
+  LOYALTY_ASSIGN_OR_RETURN(
+      int64_t posting_id,
+      insert_returning_id(
+          *connection_,
+          sqlite_fail_or(dialect(), "INSERT") +
+              " INTO postings (program_id, member_id, counterparty_id, kind, reason, source, "
+              "reason_code, actor, reverses_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          {program, p.member.value,
+           p.counterparty.valid() ? SqlValue(p.counterparty.value) : SqlValue(), to_string(p.kind),
+           p.reason, p.source, p.reason_code, p.actor,
+           p.reverses.valid() ? SqlValue(p.reverses.value) : SqlValue(),
+           p.created_at.micros_since_epoch}));
   LOYALTY_ASSERT(posting_id > 0);
   p.id = PostingId{posting_id};
 
@@ -482,14 +508,16 @@ Status StoreSession::apply_plan(LedgerPlan& plan) {
     for (const Entry& e : p.entries) {
       if (e.lot.new_index == static_cast<int>(i)) remaining += e.amount.value;
     }
-    int64_t id = 0;
-    LOYALTY_RETURN_IF_ERROR(connection_->query(
-        "INSERT INTO lots (program_id, member_id, posting_id, original, remaining, pending, "
-        "created_at, available_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        {program, nl.member.value, posting_id, nl.points.value, remaining, nl.pending,
-         p.created_at.micros_since_epoch, instant_value(nl.available_at),
-         instant_value(nl.expires_at)},
-        [&](const Row& r) { id = r.get_int(0); }));
+    LOYALTY_ASSIGN_OR_RETURN(
+        int64_t id,
+        insert_returning_id(
+            *connection_,
+            sqlite_fail_or(dialect(), "INSERT") +
+                " INTO lots (program_id, member_id, posting_id, original, remaining, pending, "
+                "created_at, available_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            {program, nl.member.value, posting_id, nl.points.value, remaining, nl.pending,
+             p.created_at.micros_since_epoch, instant_value(nl.available_at),
+             instant_value(nl.expires_at)}));
     new_ids[i] = LotId{id};
   }
   int64_t seq = 0;
@@ -505,8 +533,9 @@ Status StoreSession::apply_plan(LedgerPlan& plan) {
   }
   for (const LotChange& c : plan.lot_changes) {
     LOYALTY_RETURN_IF_ERROR(connection_->query(
-        "UPDATE lots SET remaining = ?, pending = ? WHERE program_id = ? AND member_id = ? AND "
-        "id = ?",
+        sqlite_fail_or(dialect(), "UPDATE") +
+            " lots SET remaining = ?, pending = ? WHERE program_id = ? AND member_id = ? AND "
+            "id = ?",
         {c.remaining.value, c.pending, program, c.member.value, c.id.value}));
     LOYALTY_ASSERT(connection_->changes() == 1);
   }
