@@ -27,8 +27,9 @@ Result<Points> decode_points(const JsonObject& o, bool signed_amount) {
   if (!signed_amount && points <= 0) return field_error("points", "must be a positive integer");
   if (signed_amount && points == 0) return field_error("points", "must not be zero");
   if (points > kMaxPointsPerPosting || points < -kMaxPointsPerPosting) {
-    return Status(ErrorCode::kAmountOutOfRange,
-                  fmt::format("points: must be at most {} in absolute value", kMaxPointsPerPosting));
+    return Status(
+        ErrorCode::kAmountOutOfRange,
+        fmt::format("points: must be at most {} in absolute value", kMaxPointsPerPosting));
   }
   return Points{points};
 }
@@ -68,9 +69,9 @@ Status decode_program_settings(const JsonObject& o, engine::ProgramPatch& patch)
       return field_error("negative_balance", "must be \"forbid\" or \"allow\"");
     }
   }
-  LOYALTY_ASSIGN_OR_RETURN(
-      auto transfers,
-      o.optional_object("transfers", {"enabled", "min_points", "max_points", "daily_limit_points"}));
+  LOYALTY_ASSIGN_OR_RETURN(auto transfers,
+                           o.optional_object("transfers", {"enabled", "min_points", "max_points",
+                                                           "daily_limit_points"}));
   if (transfers) {
     LOYALTY_ASSIGN_OR_RETURN(patch.transfers_enabled, transfers->optional_bool("enabled"));
     LOYALTY_ASSIGN_OR_RETURN(patch.transfer_min_points,
@@ -87,16 +88,16 @@ Status decode_program_settings(const JsonObject& o, engine::ProgramPatch& patch)
 Result<std::string> canonical_attributes_of(element value) {
   simdjson::dom::object object;
   if (value.get(object)) {
-    return field_error("attributes", std::string("must be an object, not ") +
-                                         http::json_type_name(value));
+    return field_error("attributes",
+                       std::string("must be an object, not ") + http::json_type_name(value));
   }
   // Sorted keys make the stored text canonical: equal attributes, equal text.
   std::map<std::string_view, element> sorted;
   for (auto [key, v] : object) {
     std::string field = "attributes." + std::string(key);
     if (key.empty() || http::utf8_length(key) > kMaxAttributeKeyLength) {
-      return field_error(field, fmt::format("attribute names must be 1 to {} characters",
-                                            kMaxAttributeKeyLength));
+      return field_error(
+          field, fmt::format("attribute names must be 1 to {} characters", kMaxAttributeKeyLength));
     }
     if (!sorted.emplace(key, v).second) return field_error(field, "is given more than once");
     if (sorted.size() > kMaxAttributes) {
@@ -109,18 +110,28 @@ Result<std::string> canonical_attributes_of(element value) {
     w.key(key);
     switch (v.type()) {
       case element_type::STRING: {
-        LOYALTY_ASSIGN_OR_RETURN(std::string text,
-                                 http::as_string(v, "attributes." + std::string(key),
-                                                 kMaxAttributeStringLength, 0));
+        LOYALTY_ASSIGN_OR_RETURN(
+            std::string text,
+            http::as_string(v, "attributes." + std::string(key), kMaxAttributeStringLength, 0));
         w.value(text);
         break;
       }
-      case element_type::INT64: w.value(v.get_int64().value_unsafe()); break;
-      case element_type::UINT64: w.raw(std::to_string(v.get_uint64().value_unsafe())); break;
+      case element_type::INT64:
+        w.value(v.get_int64().value_unsafe());
+        break;
+      case element_type::UINT64:
+        w.raw(std::to_string(v.get_uint64().value_unsafe()));
+        break;
       // The shortest text that reads back as the same double.
-      case element_type::DOUBLE: w.raw(fmt::format("{}", v.get_double().value_unsafe())); break;
-      case element_type::BOOL: w.value(v.get_bool().value_unsafe()); break;
-      case element_type::NULL_VALUE: w.null(); break;
+      case element_type::DOUBLE:
+        w.raw(fmt::format("{}", v.get_double().value_unsafe()));
+        break;
+      case element_type::BOOL:
+        w.value(v.get_bool().value_unsafe());
+        break;
+      case element_type::NULL_VALUE:
+        w.null();
+        break;
       default:
         return field_error("attributes." + std::string(key),
                            "must be a string, number, boolean or null");
@@ -154,8 +165,9 @@ Result<std::optional<std::optional<LocalDate>>> decode_birthday(const JsonObject
   using Birthday = std::optional<std::optional<LocalDate>>;
   if (!o.has("birthday")) return Birthday();
   if (o.is_null("birthday")) return Birthday(std::optional<LocalDate>());
-  LOYALTY_ASSIGN_OR_RETURN(std::optional<std::string> text, o.optional_string("birthday", 10));
-  auto date = parse_local_date(*text);
+  LOYALTY_ASSIGN_OR_RETURN(std::string text,
+                           http::as_string(*o.get("birthday"), "birthday", 10, 1));
+  auto date = parse_local_date(text);
   if (!date) return field_error("birthday", "must be a date YYYY-MM-DD");
   return Birthday(std::optional<LocalDate>(*date));
 }
@@ -163,7 +175,8 @@ Result<std::optional<std::optional<LocalDate>>> decode_birthday(const JsonObject
 Result<std::string> decode_email(const JsonObject& o) {
   LOYALTY_ASSIGN_OR_RETURN(std::string email, o.required_string("email", kMaxEmailLength));
   auto normalized = normalize_email(email);
-  if (!normalized.ok()) return field_error("email", "must be an email address such as ada@example.com");
+  if (!normalized.ok())
+    return field_error("email", "must be an email address such as ada@example.com");
   return std::move(normalized).value();
 }
 
@@ -270,15 +283,14 @@ Result<engine::CreateApiKey> decode_create_api_key(std::string_view body, Progra
 }
 
 Result<engine::EnrollMember> decode_enroll_member(std::string_view body, ProgramId program) {
-  std::initializer_list<std::string_view> allowed = {"external_id", "email",      "first_name",
-                                                     "last_name",   "birthday",   "attributes",
+  std::initializer_list<std::string_view> allowed = {"external_id",      "email",    "first_name",
+                                                     "last_name",        "birthday", "attributes",
                                                      "marketing_consent"};
   LOYALTY_ASSIGN_OR_RETURN(JsonObject o, http::parse_object(body, allowed));
   engine::EnrollMember command;
   Member& m = command.member;
   m.program_id = program;
-  LOYALTY_ASSIGN_OR_RETURN(m.external_id,
-                           o.required_string("external_id", kMaxExternalIdLength));
+  LOYALTY_ASSIGN_OR_RETURN(m.external_id, o.required_string("external_id", kMaxExternalIdLength));
   if (Status st = validate_external_id(m.external_id); !st.ok()) {
     return field_error("external_id", "must be 1 to 255 characters without control characters");
   }
@@ -295,8 +307,8 @@ Result<engine::EnrollMember> decode_enroll_member(std::string_view body, Program
 }
 
 Result<engine::MemberPatch> decode_member_patch(std::string_view body) {
-  std::initializer_list<std::string_view> allowed = {"external_id", "email",      "first_name",
-                                                     "last_name",   "birthday",   "attributes",
+  std::initializer_list<std::string_view> allowed = {"external_id",      "email",    "first_name",
+                                                     "last_name",        "birthday", "attributes",
                                                      "marketing_consent"};
   LOYALTY_ASSIGN_OR_RETURN(JsonObject o, http::parse_object(body, allowed));
   if (o.has("external_id")) {
@@ -310,9 +322,8 @@ Result<engine::MemberPatch> decode_member_patch(std::string_view body) {
 
 Result<engine::Credit> decode_credit(std::string_view body, ProgramId program, MemberId member,
                                      std::string_view actor) {
-  LOYALTY_ASSIGN_OR_RETURN(
-      JsonObject o,
-      http::parse_object(body, {"points", "reason", "source", "expires_at", "available_at"}));
+  LOYALTY_ASSIGN_OR_RETURN(JsonObject o, http::parse_object(body, {"points", "reason", "source",
+                                                                   "expires_at", "available_at"}));
   engine::Credit command{program, member, {}};
   CreditRequest& r = command.request;
   LOYALTY_ASSIGN_OR_RETURN(r.points, decode_points(o, false));
@@ -339,8 +350,8 @@ Result<engine::Debit> decode_debit(std::string_view body, ProgramId program, Mem
   return command;
 }
 
-Result<engine::Adjust> decode_adjustment(std::string_view body, ProgramId program,
-                                         MemberId member, std::string_view actor) {
+Result<engine::Adjust> decode_adjustment(std::string_view body, ProgramId program, MemberId member,
+                                         std::string_view actor) {
   LOYALTY_ASSIGN_OR_RETURN(
       JsonObject o,
       http::parse_object(body, {"points", "reason_code", "reason", "actor", "expires_at"}));
@@ -364,9 +375,8 @@ Result<engine::Adjust> decode_adjustment(std::string_view body, ProgramId progra
 
 Result<engine::Transfer> decode_transfer(std::string_view body, ProgramId program,
                                          std::string_view actor) {
-  LOYALTY_ASSIGN_OR_RETURN(
-      JsonObject o,
-      http::parse_object(body, {"from_member_id", "to_member_id", "points", "reason"}));
+  LOYALTY_ASSIGN_OR_RETURN(JsonObject o, http::parse_object(body, {"from_member_id", "to_member_id",
+                                                                   "points", "reason"}));
   engine::Transfer command;
   command.program_id = program;
   LOYALTY_ASSIGN_OR_RETURN(command.from_member_id, decode_member_id(o, "from_member_id"));
@@ -377,8 +387,8 @@ Result<engine::Transfer> decode_transfer(std::string_view body, ProgramId progra
   return command;
 }
 
-Result<engine::Reverse> decode_reversal(std::string_view body, ProgramId program,
-                                        PostingId posting, std::string_view actor) {
+Result<engine::Reverse> decode_reversal(std::string_view body, ProgramId program, PostingId posting,
+                                        std::string_view actor) {
   engine::Reverse command{program, posting, "", std::string(actor)};
   if (body.empty()) return command;
   LOYALTY_ASSIGN_OR_RETURN(JsonObject o, http::parse_object(body, {"reason"}));

@@ -42,14 +42,14 @@ Result<engine::Debit> decode_debit(std::string_view body, ProgramId program, Mem
                                    std::string_view actor);
 // POST /v1/members/{id}/adjustments. The recorded actor is `actor`, or
 // "<actor>:<body actor>" when the body names the person behind the key.
-Result<engine::Adjust> decode_adjustment(std::string_view body, ProgramId program,
-                                         MemberId member, std::string_view actor);
+Result<engine::Adjust> decode_adjustment(std::string_view body, ProgramId program, MemberId member,
+                                         std::string_view actor);
 // POST /v1/transfers.
 Result<engine::Transfer> decode_transfer(std::string_view body, ProgramId program,
                                          std::string_view actor);
 // POST /v1/postings/{id}/reversal. An empty body means no reason.
-Result<engine::Reverse> decode_reversal(std::string_view body, ProgramId program,
-                                        PostingId posting, std::string_view actor);
+Result<engine::Reverse> decode_reversal(std::string_view body, ProgramId program, PostingId posting,
+                                        std::string_view actor);
 
 // Canonical JSON text of a member's attributes (keys sorted, no whitespace),
 // from a JSON object of at most kMaxAttributes scalar values; `field` names it

@@ -22,8 +22,7 @@ Write posting_write(engine::CommandBody body) {
 // Decodes a member-scoped ledger command and submits it; 404 for an id that is
 // not a member id (members of other programs are the engine's 404).
 template <typename Decode>
-void member_ledger_write(http::RequestContext& ctx, const http::Responder& respond,
-                         Decode decode) {
+void member_ledger_write(http::RequestContext& ctx, const http::Responder& respond, Decode decode) {
   auto member = path_id<MemberTag>(ctx, 0);
   if (!member) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
   auto command = decode(ctx.body, program_of(ctx), *member, actor_of(ctx));
@@ -89,9 +88,8 @@ void list_member_postings(http::RequestContext& ctx, http::Responder respond) {
   if (!before.ok()) return respond_error(ctx, respond, before.status());
   respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
     LOYALTY_RETURN_IF_ERROR(require_member(s, ctx, *member));
-    LOYALTY_ASSIGN_OR_RETURN(
-        std::vector<Posting> postings,
-        s.list_member_postings(program_of(ctx), *member, *before, *limit + 1));
+    LOYALTY_ASSIGN_OR_RETURN(std::vector<Posting> postings,
+                             s.list_member_postings(program_of(ctx), *member, *before, *limit + 1));
     std::string body = list_json(
         postings, *limit, [](JsonWriter& w, const Posting& p) { write_posting(w, p); },
         [](const Posting& p) { return p.id; });
@@ -119,9 +117,8 @@ void list_member_lots(http::RequestContext& ctx, http::Responder respond) {
   if (!before.ok()) return respond_error(ctx, respond, before.status());
   respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
     LOYALTY_RETURN_IF_ERROR(require_member(s, ctx, *member));
-    LOYALTY_ASSIGN_OR_RETURN(
-        std::vector<Lot> lots,
-        s.list_lots(program_of(ctx), *member, open_only, *before, *limit + 1));
+    LOYALTY_ASSIGN_OR_RETURN(std::vector<Lot> lots,
+                             s.list_lots(program_of(ctx), *member, open_only, *before, *limit + 1));
     std::string body = list_json(
         lots, *limit, [](JsonWriter& w, const Lot& lot) { write_lot(w, lot); },
         [](const Lot& lot) { return lot.id; });

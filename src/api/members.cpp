@@ -53,7 +53,8 @@ void list_members(http::RequestContext& ctx, http::Responder respond) {
   query.after = *after;
   // One more than the page: its presence says whether a next page exists.
   query.limit = *limit + 1;
-  if (auto external_id = ctx.query.get("external_id")) query.external_id = std::string(*external_id);
+  if (auto external_id = ctx.query.get("external_id"))
+    query.external_id = std::string(*external_id);
   if (auto email = ctx.query.get("email")) {
     auto normalized = normalize_email(*email);
     if (!normalized.ok()) {
@@ -65,9 +66,9 @@ void list_members(http::RequestContext& ctx, http::Responder respond) {
   if (auto status = ctx.query.get("status")) {
     query.status = parse_member_status(*status);
     if (!query.status) {
-      return respond_error(ctx, respond,
-                           Status(ErrorCode::kInvalidRequest,
-                                  "status: must be \"active\" or \"blocked\""));
+      return respond_error(
+          ctx, respond,
+          Status(ErrorCode::kInvalidRequest, "status: must be \"active\" or \"blocked\""));
     }
   }
   int page = *limit;
@@ -101,9 +102,9 @@ void patch_member(http::RequestContext& ctx, http::Responder respond) {
   if (!id) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
   auto patch = decode_member_patch(ctx.body);
   if (!patch.ok()) return respond_error(ctx, respond, patch.status());
-  submit_write(ctx, respond,
-               member_write(engine::UpdateMember{program_of(ctx), *id, std::move(patch).value()},
-                            200));
+  submit_write(
+      ctx, respond,
+      member_write(engine::UpdateMember{program_of(ctx), *id, std::move(patch).value()}, 200));
 }
 
 void block_member(http::RequestContext& ctx, http::Responder respond) {

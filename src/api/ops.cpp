@@ -29,8 +29,9 @@ void send_asset(http::RequestContext& ctx, const http::Responder& respond, std::
                 std::string_view content_type) {
   auto content = asset(name);
   if (!content) {
-    return respond_error(ctx, respond,
-                         Status(ErrorCode::kInternal, std::string("asset missing: ") + std::string(name)));
+    return respond_error(
+        ctx, respond,
+        Status(ErrorCode::kInternal, std::string("asset missing: ") + std::string(name)));
   }
   http::Response r;
   r.content_type = std::string(content_type);
@@ -42,11 +43,20 @@ std::string html_escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -68,9 +78,9 @@ void readyz(http::RequestContext& ctx, http::Responder respond) {
   if (!session.ok()) return respond_error(ctx, respond, session.status());
   auto version = (*session)->schema_version();
   if (!version.ok()) {
-    return respond_error(ctx, respond,
-                         Status(ErrorCode::kUnavailable,
-                                "the store is unreachable: " + version.status().message()));
+    return respond_error(
+        ctx, respond,
+        Status(ErrorCode::kUnavailable, "the store is unreachable: " + version.status().message()));
   }
   respond_json(respond, 200, R"({"status":"ready"})");
 }

@@ -35,7 +35,8 @@ void respond_read(const http::RequestContext& ctx, const http::Responder& respon
   Result<http::Response> response = read(s);
   if (!response.ok()) {
     (void)s.rollback();  // a read has nothing to undo; the first error is the one to report
-    if (response.status().code() == ErrorCode::kUnavailable) ctx.services->sessions->discard_current();
+    if (response.status().code() == ErrorCode::kUnavailable)
+      ctx.services->sessions->discard_current();
     return respond_error(ctx, respond, response.status());
   }
   if (Status st = s.commit(); !st.ok()) {
@@ -52,7 +53,8 @@ void submit_write(const http::RequestContext& ctx, const http::Responder& respon
     std::string request;
     request.reserve(ctx.method.size() + ctx.path.size() + ctx.body.size() + 2);
     request.append(ctx.method).append(" ").append(ctx.path).append("\n").append(ctx.body);
-    command.idempotency = engine::Idempotency{std::string(*ctx.idempotency_key), sha256_hex(request)};
+    command.idempotency =
+        engine::Idempotency{std::string(*ctx.idempotency_key), sha256_hex(request)};
   }
   int status = write.success_status;
   auto encode = write.encode;
@@ -64,9 +66,9 @@ void submit_write(const http::RequestContext& ctx, const http::Responder& respon
   std::string path(ctx.path);
   std::string request_id(ctx.request_id);
   ctx.services->engine->submit(
-      std::move(command), [respond, status, encode = std::move(encode),
-                           on_success = std::move(on_success), path = std::move(path),
-                           request_id = std::move(request_id)](engine::Outcome outcome) {
+      std::move(command),
+      [respond, status, encode = std::move(encode), on_success = std::move(on_success),
+       path = std::move(path), request_id = std::move(request_id)](engine::Outcome outcome) {
         // Runs on the engine's writer thread: encoding happens on the I/O
         // thread so the writer only ever hands over.
         respond->post([respond, status, encode, on_success, path, request_id,
@@ -123,8 +125,8 @@ ProgramId program_of(const http::RequestContext& ctx) {
 }
 
 Status not_found(std::string_view kind, std::string_view id) {
-  return Status(ErrorCode::kNotFound,
-                std::string("no ") + std::string(kind) + " '" + std::string(id) + "' in this program");
+  return Status(ErrorCode::kNotFound, std::string("no ") + std::string(kind) + " '" +
+                                          std::string(id) + "' in this program");
 }
 
 }  // namespace loyalty::api

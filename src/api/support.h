@@ -2,8 +2,8 @@
 // submitting a write to the engine, and pagination.
 #pragma once
 
-#include <functional>
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>

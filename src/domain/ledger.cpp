@@ -521,7 +521,14 @@ Result<LedgerPlan> plan_transfer(const Program& program, const MemberLedger& fro
   // The receiver's points keep the expiry they had: one new lot per distinct expiry.
   std::map<std::optional<Instant>, Points> by_expiry;
   for (auto& [lot, pts] : taken) by_expiry[lot->expires_at] += pts;
-  for (auto& [expires_at, pts] : by_expiry) {
+  // A debt of the receiver is paid with them in consumption order: soonest
+  // expiry first, points that never expire (first in the map) last.
+  std::vector<std::pair<std::optional<Instant>, Points>> received(by_expiry.begin(),
+                                                                  by_expiry.end());
+  if (!received.empty() && !received.front().first) {
+    std::rotate(received.begin(), received.begin() + 1, received.end());
+  }
+  for (auto& [expires_at, pts] : received) {
     int idx = ws.add_new_lot(NewLot{t, Points{0}, false, std::nullopt, expires_at});
     LotRef ref{LotId{}, idx};
     LOYALTY_RETURN_IF_ERROR(ws.add_entry(t, Account::kAvailable, ref, pts));
@@ -564,6 +571,7 @@ Result<LedgerPlan> plan_reversal(const Program& program, const Posting& original
   }
   bool deficit_ok = allow_deficit(program);
   // Restore first: points the original took out of lots go back into them.
+  std::vector<std::pair<MemberId, Lot*>> restored;
   for (const auto& [key, net] : lot_net) {
     if (net.value >= 0) continue;
     auto [member, lot_id] = key;
@@ -574,7 +582,7 @@ Result<LedgerPlan> plan_reversal(const Program& program, const Posting& original
       LOYALTY_RETURN_IF_ERROR(ws.add_entry(member,
                                            lot->pending ? Account::kPending : Account::kAvailable,
                                            LotRef{lot_id, -1}, give));
-      if (!lot->pending) LOYALTY_RETURN_IF_ERROR(ws.settle_deficit(member, LotRef{lot_id, -1}));
+      if (!lot->pending) restored.emplace_back(member, lot);
     } else {
       // The original ran into the deficit: pay it back, and keep any rest in a new lot.
       Points d = ws.deficit(member);
@@ -587,6 +595,13 @@ Result<LedgerPlan> plan_reversal(const Program& program, const Posting& original
             ws.add_entry(member, Account::kAvailable, LotRef{LotId{}, idx}, rest));
       }
     }
+  }
+  // A debt left after that is paid from the restored lots in consumption order.
+  std::sort(restored.begin(), restored.end(), [](const auto& a, const auto& b) {
+    return consume_before(*a.second, *b.second);
+  });
+  for (const auto& [member, lot] : restored) {
+    LOYALTY_RETURN_IF_ERROR(ws.settle_deficit(member, LotRef{lot->id, -1}));
   }
   // Then remove what the original added: from the same lot while it lasts, then
   // from the member's other available points, then (if allowed) into a deficit.
@@ -635,7 +650,12 @@ std::optional<LedgerPlan> plan_vesting(const Program& program, const MemberLedge
     }
   }
   if (due.empty()) return std::nullopt;
-  std::sort(due.begin(), due.end(), [](const Lot* a, const Lot* b) { return a->id < b->id; });
+  // In the order they became available (then consumption order), so that a
+  // debt is paid by the same lot whether the job ran on time or later.
+  std::sort(due.begin(), due.end(), [](const Lot* a, const Lot* b) {
+    if (*a->available_at != *b->available_at) return *a->available_at < *b->available_at;
+    return consume_before(*a, *b);
+  });
   Workspace ws(program, now);
   ws.add_member(member);
   MemberId m = member.member.id;

@@ -297,7 +297,16 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
                 s.lots_by_ids(c.program_id, std::vector<LotId>(needed.begin(), needed.end())));
             for (Lot& l : lots) ledgers.at(l.member).open_lots.push_back(l);
           }
-          return write_plan(s, plan_reversal(p, *original, ledgers, c.reason, c.actor, now));
+          Outcome out = write_plan(s, plan_reversal(p, *original, ledgers, c.reason, c.actor, now));
+          if (!out.status.ok()) return out;
+          // Points put back into a lot that expired meanwhile are due at once:
+          // expire them now, so the balance after the reversal is current.
+          for (const auto& [id, ml] : ledgers) {
+            OUTCOME_ASSIGN_OR_RETURN(Balance after, s.get_balance(c.program_id, id));
+            OUTCOME_ASSIGN_OR_RETURN(int written, catch_up(s, p, ml.member, now, after));
+            (void)written;
+          }
+          return out;
         } else if constexpr (std::is_same_v<T, CatchUp>) {
           CatchUpResult result;
           for (const store::DueMember& due : c.members) {

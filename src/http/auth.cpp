@@ -9,8 +9,10 @@ namespace loyalty::http {
 Result<std::optional<store::ApiKey>> ApiKeyCache::lookup(const std::string& key_hash,
                                                          store::StoreSession& session) {
   auto now = std::chrono::steady_clock::now();
+  uint64_t generation = 0;
   {
     std::lock_guard lock(mu_);
+    generation = generation_;
     auto it = by_hash_.find(key_hash);
     if (it != by_hash_.end() && now - it->second.fetched_at < kApiKeyCacheTtl) {
       return std::optional<store::ApiKey>(it->second.key);
@@ -24,6 +26,9 @@ Result<std::optional<store::ApiKey>> ApiKeyCache::lookup(const std::string& key_
     by_hash_.erase(key_hash);
     return found;
   }
+  // A revoke that completed while we asked the store may have been read
+  // before it committed: do not cache what we found then.
+  if (generation != generation_) return found;
   if (by_hash_.size() >= kMaxCachedApiKeys) by_hash_.clear();
   by_hash_[key_hash] = Entry{*found, now};
   return found;
@@ -31,6 +36,7 @@ Result<std::optional<store::ApiKey>> ApiKeyCache::lookup(const std::string& key_
 
 void ApiKeyCache::forget(ApiKeyId id) {
   std::lock_guard lock(mu_);
+  ++generation_;
   for (auto it = by_hash_.begin(); it != by_hash_.end();) {
     it = it->second.key.id == id ? by_hash_.erase(it) : std::next(it);
   }

@@ -44,6 +44,7 @@ class ApiKeyCache {
   };
   std::mutex mu_;
   std::unordered_map<std::string, Entry> by_hash_;
+  uint64_t generation_ = 0;  // bumped by forget()
 };
 
 // The token of an `Authorization: Bearer <token>` header value; nullopt when

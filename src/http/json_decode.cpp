@@ -16,7 +16,9 @@ simdjson::dom::parser& thread_parser() {
   thread_local std::unique_ptr<simdjson::dom::parser> parser = [] {
     auto p = std::make_unique<simdjson::dom::parser>(kMaxJsonDocumentBytes);
     // Fixes the depth limit; capacity grows on demand up to the maximum above.
-    (void)p->allocate(64 * 1024, kMaxJsonDepth);
+    // Should this allocation fail, parse() allocates again and reports it.
+    simdjson::error_code ignored = p->allocate(64 * 1024, kMaxJsonDepth);
+    (void)ignored;
     return p;
   }();
   return *parser;
@@ -28,15 +30,18 @@ Status invalid(std::string message) {
 
 std::string parse_error_message(simdjson::error_code error) {
   switch (error) {
-    case simdjson::EMPTY: return "the request body is empty; a JSON object is required";
+    case simdjson::EMPTY:
+      return "the request body is empty; a JSON object is required";
     case simdjson::DEPTH_ERROR:
       return "the JSON document nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
-    case simdjson::CAPACITY: return "the JSON document is too large";
+    case simdjson::CAPACITY:
+      return "the JSON document is too large";
     case simdjson::NUMBER_ERROR:
-    case simdjson::BIGINT_ERROR:
       return "malformed JSON: a number is malformed or outside the range of a 64-bit integer";
-    case simdjson::UTF8_ERROR: return "malformed JSON: the body is not valid UTF-8";
-    default: return std::string("malformed JSON: ") + simdjson::error_message(error);
+    case simdjson::UTF8_ERROR:
+      return "malformed JSON: the body is not valid UTF-8";
+    default:
+      return std::string("malformed JSON: ") + simdjson::error_message(error);
   }
 }
 
@@ -57,14 +62,21 @@ size_t utf8_length(std::string_view text) {
 
 const char* json_type_name(element e) {
   switch (e.type()) {
-    case element_type::ARRAY: return "an array";
-    case element_type::OBJECT: return "an object";
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
     case element_type::INT64:
-    case element_type::UINT64: return "an integer";
-    case element_type::DOUBLE: return "a number with a fraction or exponent";
-    case element_type::STRING: return "a string";
-    case element_type::BOOL: return "a boolean";
-    case element_type::NULL_VALUE: return "null";
+    case element_type::UINT64:
+      return "an integer";
+    case element_type::DOUBLE:
+      return "a number with a fraction or exponent";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
   }
   return "an unknown value";
 }
@@ -141,7 +153,9 @@ Result<std::string> as_string(element e, std::string_view field, size_t max_char
 Result<int64_t> as_int(element e, std::string_view field, int64_t min, int64_t max) {
   int64_t value = 0;
   switch (e.type()) {
-    case element_type::INT64: value = e.get_int64().value_unsafe(); break;
+    case element_type::INT64:
+      value = e.get_int64().value_unsafe();
+      break;
     case element_type::UINT64:
       // simdjson types only integers above INT64_MAX as uint64.
       return field_error(field, "must be an integer between " + std::to_string(min) + " and " +
@@ -152,8 +166,8 @@ Result<int64_t> as_int(element e, std::string_view field, int64_t min, int64_t m
       return field_error(field, std::string("must be an integer, not ") + json_type_name(e));
   }
   if (value < min || value > max) {
-    return field_error(field, "must be an integer between " + std::to_string(min) + " and " +
-                                  std::to_string(max));
+    return field_error(
+        field, "must be an integer between " + std::to_string(min) + " and " + std::to_string(max));
   }
   return value;
 }
@@ -169,8 +183,8 @@ Result<bool> as_bool(element e, std::string_view field) {
 Result<Instant> as_instant(element e, std::string_view field) {
   std::string_view text;
   if (e.get(text)) {
-    return field_error(field, std::string("must be an RFC 3339 timestamp string, not ") +
-                                  json_type_name(e));
+    return field_error(
+        field, std::string("must be an RFC 3339 timestamp string, not ") + json_type_name(e));
   }
   auto instant = parse_rfc3339(text);
   if (!instant) {
@@ -187,7 +201,8 @@ Result<std::optional<T>> optional_field(const JsonObject& object, std::string_vi
                                         const char* expected, Convert convert) {
   auto value = object.get(name);
   if (!value) return std::optional<T>();
-  if (value->is_null()) return field_error(object.path_of(name), std::string("must be ") + expected + ", not null");
+  if (value->is_null())
+    return field_error(object.path_of(name), std::string("must be ") + expected + ", not null");
   auto converted = convert(*value, object.path_of(name));
   if (!converted.ok()) return converted.status();
   return std::optional<T>(std::move(converted).value());
@@ -218,9 +233,8 @@ Result<int64_t> JsonObject::required_int(std::string_view name, int64_t min, int
 
 Result<std::optional<int64_t>> JsonObject::optional_int(std::string_view name, int64_t min,
                                                         int64_t max) const {
-  return optional_field<int64_t>(*this, name, "an integer", [&](element e, std::string f) {
-    return as_int(e, f, min, max);
-  });
+  return optional_field<int64_t>(*this, name, "an integer",
+                                 [&](element e, std::string f) { return as_int(e, f, min, max); });
 }
 
 Result<std::optional<bool>> JsonObject::optional_bool(std::string_view name) const {

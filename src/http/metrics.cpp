@@ -13,14 +13,13 @@ namespace {
 constexpr int64_t kMicrosPerSecond = 1'000'000;
 
 std::vector<double> request_duration_bounds_seconds() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-          0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5, 5, 10};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 std::vector<double> batch_size_bounds() { return {1, 2, 4, 8, 16, 32, 64, 128, 256, 512}; }
 
-void header(std::string& out, std::string_view name, std::string_view type,
-            std::string_view help) {
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
@@ -73,8 +72,7 @@ void Histogram::render(std::string& out, std::string_view name, std::string_view
   uint64_t cumulative = 0;
   for (size_t i = 0; i < upper_bounds_.size(); ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
-    fmt::format_to(it, "{}_bucket{{{}le=\"{}\"}} {}\n", name, labels, upper_bounds_[i],
-                   cumulative);
+    fmt::format_to(it, "{}_bucket{{{}le=\"{}\"}} {}\n", name, labels, upper_bounds_[i], cumulative);
   }
   cumulative += buckets_[upper_bounds_.size()].load(std::memory_order_relaxed);
   fmt::format_to(it, "{}_bucket{{{}le=\"+Inf\"}} {}\n", name, labels, cumulative);
@@ -123,9 +121,11 @@ std::string Metrics::render(const engine::EngineStats& stats) const {
   auto it = std::back_inserter(out);
   std::lock_guard lock(mu_);
 
-  header(out, "loyaltyd_http_requests_total", "counter", "HTTP requests by method, route and status.");
+  header(out, "loyaltyd_http_requests_total", "counter",
+         "HTTP requests by method, route and status.");
   for (const auto& [key, count] : requests_) {
-    fmt::format_to(it, "loyaltyd_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}\n",
+    fmt::format_to(it,
+                   "loyaltyd_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}\n",
                    escape_label_value(key.method), escape_label_value(key.route), key.status,
                    count->load(std::memory_order_relaxed));
   }

@@ -67,8 +67,8 @@ constexpr std::array<ProblemType, 4> kHttpProblems = {{
 }};
 
 bool is_field_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '.' || c == '[' || c == ']';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '[' || c == ']';
 }
 
 }  // namespace

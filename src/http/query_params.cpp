@@ -46,8 +46,7 @@ Result<QueryParams> QueryParams::parse(std::string_view query) {
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     if (pair.empty()) continue;  // "a=1&&b=2" and a trailing '&' are harmless
     if (result.params_.size() == kMaxQueryParams) {
-      return invalid("too many query parameters (at most " + std::to_string(kMaxQueryParams) +
-                     ")");
+      return invalid("too many query parameters (at most " + std::to_string(kMaxQueryParams) + ")");
     }
     size_t eq = pair.find('=');
     auto name = percent_decode(pair.substr(0, eq), true);

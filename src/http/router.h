@@ -36,9 +36,9 @@ class Router {
   explicit Router(std::vector<Route> routes);
 
   struct Match {
-    const Route* route = nullptr;            // set when method and path match
-    std::vector<std::string_view> params;    // the placeholders' values, in order
-    std::string allowed;                     // path matched only other methods: "GET, POST"
+    const Route* route = nullptr;          // set when method and path match
+    std::vector<std::string_view> params;  // the placeholders' values, in order
+    std::string allowed;                   // path matched only other methods: "GET, POST"
   };
   Match find(std::string_view method, std::string_view path) const;
   const std::vector<Route>& routes() const { return routes_; }

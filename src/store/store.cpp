@@ -558,6 +558,9 @@ Status StoreSession::apply_plan(LedgerPlan& plan) {
 Status StoreSession::read_postings_entries(ProgramId program, std::vector<Posting>& postings) {
   for (Posting& p : postings) {
     p.entries.clear();
+    // Entries are keyed by member (shardable); read each member's, then restore
+    // the posting's order by seq.
+    std::vector<std::pair<int64_t, Entry>> by_seq;
     auto read = [&](MemberId m) {
       return connection_->query(
           "SELECT member_id, seq, account, lot_id, amount FROM entries WHERE program_id = ? AND "
@@ -568,15 +571,16 @@ Status StoreSession::read_postings_entries(ProgramId program, std::vector<Postin
             e.account = static_cast<Account>(r.get_int(2));
             e.lot = LotRef{LotId{r.is_null(3) ? 0 : r.get_int(3)}, -1};
             e.amount = Points{r.get_int(4)};
-            p.entries.push_back(e);
+            by_seq.emplace_back(r.get_int(1), e);
           });
     };
     LOYALTY_RETURN_IF_ERROR(read(p.member));
     if (p.counterparty.valid() && p.counterparty != p.member) {
-      size_t first = p.entries.size();
       LOYALTY_RETURN_IF_ERROR(read(p.counterparty));
-      (void)first;
     }
+    std::stable_sort(by_seq.begin(), by_seq.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [seq, e] : by_seq) p.entries.push_back(e);
   }
   return {};
 }

@@ -23,38 +23,16 @@ std::string unique_suffix() {
   return std::to_string(::getpid()) + "_" + std::to_string(++counter);
 }
 
-// postgresql://user@host:port/db?query -> the same URL on database `name`.
-std::string with_database(const std::string& url, const std::string& name) {
-  size_t authority = url.find("://");
-  authority = authority == std::string::npos ? 0 : authority + 3;
-  size_t query = url.find('?', authority);
-  std::string suffix = query == std::string::npos ? "" : url.substr(query);
-  std::string head = url.substr(0, query);
-  size_t slash = head.find('/', authority);
-  if (slash != std::string::npos) head.resize(slash);
-  return head + "/" + name + suffix;
-}
-
-// The user part of postgresql://user[:password]@host/..., or "".
-std::string user_of(const std::string& url) {
-  size_t authority = url.find("://");
-  if (authority == std::string::npos) return "";
-  authority += 3;
-  size_t at = url.find('@', authority);
-  size_t slash = url.find('/', authority);
-  if (at == std::string::npos || (slash != std::string::npos && at > slash)) return "";
-  std::string user = url.substr(authority, at - authority);
-  size_t colon = user.find(':');
-  if (colon != std::string::npos) user.resize(colon);
-  return user;
+// The URL with a session whose search_path is `schema` (libpq's `options`).
+std::string with_search_path(const std::string& url, const std::string& schema) {
+  char separator = url.find('?') == std::string::npos ? '?' : '&';
+  return url + separator + "options=-c%20search_path%3D" + schema;
 }
 
 std::string opt_instant(const std::optional<Instant>& t) {
   return t ? std::to_string(t->micros_since_epoch) : "-";
 }
-std::string opt_bool(const std::optional<bool>& b) {
-  return b ? (*b ? "true" : "false") : "-";
-}
+std::string opt_bool(const std::optional<bool>& b) { return b ? (*b ? "true" : "false") : "-"; }
 
 }  // namespace
 
@@ -85,22 +63,19 @@ void must(const Status& status) {
 
 Result<std::unique_ptr<TestDatabase>> TestDatabase::create(Backend backend) {
   if (backend == Backend::kSqlite) {
-    std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                 ("loyaltyd-store-test-" + unique_suffix() + ".db");
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("loyaltyd-store-test-" + unique_suffix() + ".db");
     std::filesystem::remove(path);
     return std::unique_ptr<TestDatabase>(
         new TestDatabase(backend, "sqlite:" + path.string(), path.string()));
   }
   auto base_url = env("LOYALTYD_TEST_PG_URL");
   if (!base_url) return Status(ErrorCode::kUnavailable, "LOYALTYD_TEST_PG_URL is not set");
-  std::string name = "loyaltyd_t_" + unique_suffix();
-  LOYALTY_ASSIGN_OR_RETURN(auto admin, open_postgres(postgres_admin_url()));
-  std::string owner = user_of(*base_url);
-  std::string sql = "CREATE DATABASE " + name;
-  if (!owner.empty()) sql += " OWNER \"" + owner + "\"";
-  LOYALTY_RETURN_IF_ERROR(admin->execute(sql));
+  std::string schema = "loyaltyd_t_" + unique_suffix();
+  LOYALTY_ASSIGN_OR_RETURN(auto conn, open_postgres(*base_url));
+  LOYALTY_RETURN_IF_ERROR(conn->execute("CREATE SCHEMA " + schema));
   return std::unique_ptr<TestDatabase>(
-      new TestDatabase(backend, with_database(*base_url, name), name));
+      new TestDatabase(backend, with_search_path(*base_url, schema), schema));
 }
 
 TestDatabase::~TestDatabase() {
@@ -111,8 +86,8 @@ TestDatabase::~TestDatabase() {
     }
     return;
   }
-  auto admin = open_postgres(postgres_admin_url());
-  if (admin.ok()) (void)(*admin)->execute("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  auto conn = open_postgres(env("LOYALTYD_TEST_PG_URL").value_or(""));
+  if (conn.ok()) (void)(*conn)->execute("DROP SCHEMA IF EXISTS " + name_ + " CASCADE");
 }
 
 Result<std::unique_ptr<StoreSession>> TestDatabase::open_session() const {
@@ -149,8 +124,9 @@ std::string describe(const Member& m) {
          " external_id=" + m.external_id + " email=" + m.email + " name=" + m.first_name + "/" +
          m.last_name + " birthday=" + (m.birthday ? format_local_date(*m.birthday) : "-") +
          " attributes=" + m.attributes_json + " consent=" + opt_bool(m.consent.email) + "," +
-         opt_bool(m.consent.sms) + "," + opt_bool(m.consent.push) + " status=" +
-         to_string(m.status) + " created=" + std::to_string(m.created_at.micros_since_epoch) +
+         opt_bool(m.consent.sms) + "," + opt_bool(m.consent.push) +
+         " status=" + to_string(m.status) +
+         " created=" + std::to_string(m.created_at.micros_since_epoch) +
          " updated=" + std::to_string(m.updated_at.micros_since_epoch);
 }
 
@@ -170,11 +146,12 @@ std::string describe(const Lot& l) {
          " posting=" + format_id(l.posting) + " original=" + std::to_string(l.original.value) +
          " remaining=" + std::to_string(l.remaining.value) + (l.pending ? " pending" : "") +
          " created=" + std::to_string(l.created_at.micros_since_epoch) +
-         " available_at=" + opt_instant(l.available_at) + " expires_at=" + opt_instant(l.expires_at);
+         " available_at=" + opt_instant(l.available_at) +
+         " expires_at=" + opt_instant(l.expires_at);
 }
 
 std::string describe(const Entry& e) {
-  std::string lot = e.lot.existing.valid()  ? format_id(e.lot.existing)
+  std::string lot = e.lot.existing.valid() ? format_id(e.lot.existing)
                     : e.lot.new_index >= 0 ? "new#" + std::to_string(e.lot.new_index)
                                            : "-";
   return format_id(e.member) + " " + to_string(e.account) + " " + lot + " " +
@@ -186,8 +163,8 @@ std::string describe(const Posting& p) {
                     to_string(p.kind) + " member=" + format_id(p.member) +
                     " counterparty=" + (p.counterparty.valid() ? format_id(p.counterparty) : "-") +
                     " reverses=" + (p.reverses.valid() ? format_id(p.reverses) : "-") +
-                    " reason=" + p.reason + " source=" + p.source + " reason_code=" +
-                    p.reason_code + " actor=" + p.actor +
+                    " reason=" + p.reason + " source=" + p.source +
+                    " reason_code=" + p.reason_code + " actor=" + p.actor +
                     " created=" + std::to_string(p.created_at.micros_since_epoch) + " entries:";
   for (const Entry& e : p.entries) out += " [" + describe(e) + "]";
   return out;

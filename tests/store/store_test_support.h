@@ -2,8 +2,8 @@
 // readable descriptions of store values for exact comparisons.
 //
 // PostgreSQL tests need a server: run them through scripts/with-postgres.sh,
-// which exports LOYALTYD_TEST_PG_URL (the database role tests connect as) and
-// LOYALTYD_TEST_PG_ADMIN_URL (a superuser, to create a database per test).
+// which exports LOYALTYD_TEST_PG_URL (the database and role tests connect as)
+// and LOYALTYD_TEST_PG_ADMIN_URL (a superuser).
 // Without LOYALTYD_TEST_PG_URL the PostgreSQL tests are skipped, unless
 // LOYALTYD_REQUIRE_PG=1 (set by `make test`), which makes them fail instead.
 #pragma once
@@ -32,15 +32,15 @@ bool postgres_required();
 
 // In SetUp(): skips (or, with LOYALTYD_REQUIRE_PG=1, fails) a PostgreSQL test
 // when no server is configured.
-#define LOYALTY_REQUIRE_POSTGRES_OR_SKIP()                                               \
-  do {                                                                                   \
-    if (auto _why = ::loyalty::store::testing::postgres_unavailable_reason()) {          \
-      if (::loyalty::store::testing::postgres_required()) {                             \
-        FAIL() << "LOYALTYD_REQUIRE_PG=1 but " << *_why;                                 \
-      }                                                                                  \
-      GTEST_SKIP() << "PostgreSQL test skipped: " << *_why                               \
-                   << " (run through scripts/with-postgres.sh to include it)";           \
-    }                                                                                    \
+#define LOYALTY_REQUIRE_POSTGRES_OR_SKIP()                                      \
+  do {                                                                          \
+    if (auto _why = ::loyalty::store::testing::postgres_unavailable_reason()) { \
+      if (::loyalty::store::testing::postgres_required()) {                     \
+        FAIL() << "LOYALTYD_REQUIRE_PG=1 but " << *_why;                        \
+      }                                                                         \
+      GTEST_SKIP() << "PostgreSQL test skipped: " << *_why                      \
+                   << " (run through scripts/with-postgres.sh to include it)";  \
+    }                                                                           \
   } while (0)
 
 // A failed Status or Result as an exception: `must(store.insert_member(m))`.
@@ -57,9 +57,12 @@ T must(Result<T> result) {
   return std::move(result).value();
 }
 
-// A fresh, empty database for one test: a temporary SQLite file, or a new
-// PostgreSQL database created through the admin URL. Dropped when destroyed
-// (PostgreSQL: together with any connection still open on it).
+// A fresh, empty database for one test: a temporary SQLite file, or, on
+// PostgreSQL, a new schema in LOYALTYD_TEST_PG_URL's database that the test's
+// sessions see alone (their search_path). A schema isolates a test as well as a
+// database does for the store, whose SQL never names a schema, and costs
+// milliseconds where CREATE/DROP DATABASE cost a second (checkpoints): ctest
+// runs every test in a process of its own. Dropped when destroyed.
 class TestDatabase {
  public:
   static Result<std::unique_ptr<TestDatabase>> create(Backend backend);
@@ -77,10 +80,11 @@ class TestDatabase {
       : backend_(backend), url_(std::move(url)), name_(std::move(name)) {}
   Backend backend_;
   std::string url_;
-  std::string name_;  // PostgreSQL database name, or the SQLite file path
+  std::string name_;  // PostgreSQL schema, or the SQLite file path
 };
 
-// The superuser URL (LOYALTYD_TEST_PG_ADMIN_URL, else LOYALTYD_TEST_PG_URL).
+// The superuser URL (LOYALTYD_TEST_PG_ADMIN_URL, else LOYALTYD_TEST_PG_URL),
+// for what the test role may not do.
 std::string postgres_admin_url();
 
 // One-line descriptions that name every field, so that EXPECT_EQ on them

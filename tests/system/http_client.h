@@ -41,8 +41,7 @@ class HttpConnection {
   // Sends one request and reads its response. `body` non-empty is sent as
   // application/json. nullopt when no complete response arrived.
   std::optional<HttpResponse> request(std::string_view method, std::string_view target,
-                                      std::string_view body = {},
-                                      const HttpHeaders& headers = {});
+                                      std::string_view body = {}, const HttpHeaders& headers = {});
   // Why the last request() returned nullopt (for failure messages).
   const std::string& last_error() const { return last_error_; }
   void close();
