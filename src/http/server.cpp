@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <optional>
 #include <unordered_map>
 
 #include "api/routes.h"
@@ -141,6 +142,11 @@ struct Server::Core final : ReadSessionProvider {
   std::atomic<uint64_t> request_counter{0};
 
   std::atomic<int> running_threads{0};
+  // Keeps io.run() going while requests wait on the engine: such a request has
+  // no asio operation pending, so without the guard the I/O threads would
+  // return as soon as a drain closes the acceptor, and the engine's answers
+  // would be posted where nothing runs them. Reset once in-flight is zero.
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_guard;
 };
 
 namespace {
@@ -281,6 +287,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     const Route& route = *match.route;
     route_label_ = std::string(route.pattern);
+    // A drain waits for the requests counted in flight when it began; one that
+    // reaches this point after it began is refused unexecuted, so the drain's
+    // close of the connection can never drop the answer of an applied write.
+    if (core_->draining.load() && route.auth != AuthMode::kNone) {
+      keep_alive_ = false;
+      Response r = problem_response(Status(ErrorCode::kUnavailable, "the server is shutting down"),
+                                    path_);
+      r.headers.emplace_back("Retry-After", "1");
+      return send(std::move(r));
+    }
 
     auto params = QueryParams::parse(query);
     if (!params.ok()) return fail(params.status());
@@ -557,6 +573,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, engine::Eng
   std::unique_ptr<Server> server(new Server(core));
   server->port_ = core->acceptor.local_endpoint().port();
   accept_next(core);
+  core->work_guard.emplace(net::make_work_guard(core->io));
   for (int i = 0; i < opts.io_threads; ++i) {
     core->running_threads.fetch_add(1);
     server->threads_.emplace_back([core, slot = static_cast<size_t>(i)] {
@@ -605,6 +622,7 @@ void Server::shutdown(std::chrono::milliseconds grace) {
     }
   }
 
+  core.work_guard.reset();
   // Close every connection (idle keep-alive ones wait in a read); the I/O
   // threads then run out of work and return.
   std::vector<std::shared_ptr<Connection>> open;
