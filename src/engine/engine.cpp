@@ -77,7 +77,21 @@ Result<std::unique_ptr<Engine>> Engine::start(std::string_view db_url, const Clo
                                               EngineOptions options) {
   LOYALTY_ASSIGN_OR_RETURN(auto session, store::open_session(db_url));
   LOYALTY_RETURN_IF_ERROR(session->migrate());
-  return std::unique_ptr<Engine>(new Engine(std::move(session), clock, options));
+  std::unique_ptr<store::StoreSession> checkpoint_session;
+  if (session->dialect() == store::Dialect::kSqlite) {
+    // The writer checkpoints only as a backstop (a WAL of 64k pages); the
+    // checkpointer thread keeps it short.
+    LOYALTY_RETURN_IF_ERROR(session->connection().execute("PRAGMA wal_autocheckpoint=65536"));
+    LOYALTY_ASSIGN_OR_RETURN(checkpoint_session, store::open_session(db_url));
+  }
+  std::unique_ptr<Engine> engine(new Engine(std::move(session), clock, options));
+  if (checkpoint_session) {
+    engine->checkpointer_ =
+        std::thread([e = engine.get(), cs = std::move(checkpoint_session)]() mutable {
+          e->run_checkpointer(std::move(cs));
+        });
+  }
+  return engine;
 }
 
 Engine::Engine(std::unique_ptr<store::StoreSession> session, const Clock& clock,
@@ -99,7 +113,24 @@ void Engine::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  checkpoint_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  if (checkpointer_.joinable()) checkpointer_.join();
+}
+
+void Engine::run_checkpointer(std::unique_ptr<store::StoreSession> session) {
+  // PASSIVE never blocks the writer; it copies what it can and fsyncs the
+  // database file. A failure is retried on the next tick (the writer's own
+  // autocheckpoint is the backstop).
+  constexpr auto kInterval = std::chrono::milliseconds(250);
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    checkpoint_cv_.wait_for(lock, kInterval);
+    if (stopping_) break;
+    lock.unlock();
+    (void)session->connection().execute("PRAGMA wal_checkpoint(PASSIVE)");
+    lock.lock();
+  }
 }
 
 void Engine::submit(Command command, Completion done) {

@@ -258,6 +258,10 @@ class Engine {
                       bool* wrote_then_failed);
   Outcome execute_body(const CommandBody& body, Instant now);
 
+  // SQLite: checkpoints the WAL from its own connection, so that commits on the
+  // writer never pay for copying pages into the database file.
+  void run_checkpointer(std::unique_ptr<store::StoreSession> session);
+
   std::unique_ptr<store::StoreSession> session_;
   ProgramCache programs_;
   const Clock& clock_;
@@ -269,6 +273,8 @@ class Engine {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   std::thread writer_;
+  std::thread checkpointer_;
+  std::condition_variable checkpoint_cv_;  // not cv_: submit's notify_one must reach the writer
 
   std::atomic<uint64_t> commands_{0};
   std::atomic<uint64_t> batches_{0};

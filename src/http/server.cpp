@@ -257,7 +257,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string_view incoming_id = sv(parser_->get()["X-Request-Id"]);
     request_id_ =
         valid_request_id(incoming_id) ? std::string(incoming_id) : core_->next_request_id();
-    keep_alive_ = parser_->get().keep_alive() && !core_->draining.load();
+    // Read after request_started() (both seq_cst): either this request sees
+    // the drain, or the drain sees this request in flight and waits for it.
+    arrived_while_draining_ = core_->draining.load();
+    keep_alive_ = parser_->get().keep_alive() && !arrived_while_draining_;
   }
 
   void fail(const Status& status) {
@@ -287,13 +290,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     const Route& route = *match.route;
     route_label_ = std::string(route.pattern);
-    // A drain waits for the requests counted in flight when it began; one that
-    // reaches this point after it began is refused unexecuted, so the drain's
-    // close of the connection can never drop the answer of an applied write.
-    if (core_->draining.load() && route.auth != AuthMode::kNone) {
+    // A drain waits for the requests counted in flight when it began (their
+    // bodies may still be arriving); one whose headers arrived after it began
+    // is refused unexecuted, so the drain's close of the connection can never
+    // drop the answer of an applied write.
+    if (arrived_while_draining_ && route.auth != AuthMode::kNone) {
       keep_alive_ = false;
-      Response r = problem_response(Status(ErrorCode::kUnavailable, "the server is shutting down"),
-                                    path_);
+      Response r =
+          problem_response(Status(ErrorCode::kUnavailable, "the server is shutting down"), path_);
       r.headers.emplace_back("Retry-After", "1");
       return send(std::move(r));
     }
@@ -409,6 +413,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::steady_clock::time_point started_;
   bool keep_alive_ = true;
   bool sent_ = false;
+  bool arrived_while_draining_ = false;
 
   std::array<char, 4096> discard_{};
   size_t lingered_bytes_ = 0;
