@@ -7,6 +7,8 @@ BUILD_DIR ?= build
 JOBS ?= 2
 DB ?= sqlite:$(CURDIR)/var/loyaltyd.db
 LISTEN ?= 127.0.0.1:8080
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 deps:
 	@bash scripts/install-deps.sh

@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-2}
+# Let ccache reuse objects compiled in another checkout of the project (CI
+# builds a fresh clone): paths are hashed relative to the checkout.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 start=$(date +%s)
 section() { echo; echo "=== $* ($(( $(date +%s) - start ))s)"; }
