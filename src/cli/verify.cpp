@@ -101,59 +101,58 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
   std::map<Key, int64_t> posting_sums;
   std::map<Key, int64_t> posting_entry_counts;
   Status entry_status;
-  LOYALTY_RETURN_IF_ERROR(db.query(
-      "SELECT program_id, member_id, posting_id, account, lot_id, amount FROM entries", {},
-      [&](const store::Row& r) {
-        ++report.entries;
-        Key posting{r.get_int(0), r.get_int(2)};
-        int64_t amount = r.get_int(5);
-        posting_sums[posting] += amount;
-        posting_entry_counts[posting] += 1;
-        auto account = static_cast<Account>(r.get_int(3));
-        MemberState& m = members[Key{r.get_int(0), r.get_int(1)}];
-        if (!apply_entry(m.computed, account, Points{amount})) {
-          problem("member " + std::to_string(r.get_int(1)) + ": balance overflow");
-        }
-        if (is_member_balance_account(account)) {
-          if (r.is_null(4)) {
-            if (account == Account::kPending) {
-              problem("posting " + std::to_string(posting.id) + ": pending entry without a lot");
-            }
-            m.deficit += amount;
-          } else {
-            auto it = lots.find(r.get_int(4));
-            if (it == lots.end() || it->second.member != r.get_int(1)) {
-              problem("posting " + std::to_string(posting.id) + ": entry on unknown lot " +
-                      std::to_string(r.get_int(4)));
-            } else {
-              it->second.from_entries += amount;
-              if (account == Account::kPending) it->second.pending_entries += amount;
-            }
-          }
-        } else if (!r.is_null(4)) {
-          problem("posting " + std::to_string(posting.id) + ": contra entry with a lot");
-        }
-      }));
+  LOYALTY_RETURN_IF_ERROR(
+      db.query("SELECT program_id, member_id, posting_id, account, lot_id, amount FROM entries", {},
+               [&](const store::Row& r) {
+                 ++report.entries;
+                 Key posting{r.get_int(0), r.get_int(2)};
+                 int64_t amount = r.get_int(5);
+                 posting_sums[posting] += amount;
+                 posting_entry_counts[posting] += 1;
+                 auto account = static_cast<Account>(r.get_int(3));
+                 MemberState& m = members[Key{r.get_int(0), r.get_int(1)}];
+                 if (!apply_entry(m.computed, account, Points{amount})) {
+                   problem(format_id(MemberId{r.get_int(1)}) + ": balance overflow");
+                 }
+                 if (is_member_balance_account(account)) {
+                   if (r.is_null(4)) {
+                     if (account == Account::kPending) {
+                       problem(format_id(PostingId{posting.id}) + ": pending entry without a lot");
+                     }
+                     m.deficit += amount;
+                   } else {
+                     auto it = lots.find(r.get_int(4));
+                     if (it == lots.end() || it->second.member != r.get_int(1)) {
+                       problem(format_id(PostingId{posting.id}) + ": entry on unknown lot " +
+                               format_id(LotId{r.get_int(4)}));
+                     } else {
+                       it->second.from_entries += amount;
+                       if (account == Account::kPending) it->second.pending_entries += amount;
+                     }
+                   }
+                 } else if (!r.is_null(4)) {
+                   problem(format_id(PostingId{posting.id}) + ": contra entry with a lot");
+                 }
+               }));
   LOYALTY_RETURN_IF_ERROR(
       db.query("SELECT program_id, id FROM postings", {}, [&](const store::Row& r) {
         ++report.postings;
         Key k{r.get_int(0), r.get_int(1)};
         if (posting_entry_counts.find(k) == posting_entry_counts.end()) {
-          problem("posting " + std::to_string(k.id) + " has no entries");
+          problem(format_id(PostingId{k.id}) + " has no entries");
         }
       }));
   (void)s.rollback();
 
   for (const auto& [k, sum] : posting_sums) {
     if (sum != 0) {
-      problem("posting " + std::to_string(k.id) + " (program " + std::to_string(k.program) +
+      problem(format_id(PostingId{k.id}) + " (" + format_id(ProgramId{k.program}) +
               "): entries sum to " + std::to_string(sum) + ", not 0");
     }
   }
   for (const auto& [k, member_id] : lot_program) {
     const LotState& l = lots.at(k.id);
-    std::string name =
-        "lot " + std::to_string(k.id) + " (member " + std::to_string(member_id) + ")";
+    std::string name = format_id(LotId{k.id}) + " (" + format_id(MemberId{member_id}) + ")";
     if (l.remaining != l.from_entries) {
       problem(name + ": remaining " + std::to_string(l.remaining) + " but entries sum to " +
               std::to_string(l.from_entries));
@@ -183,8 +182,7 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
     }
   }
   for (auto& [k, m] : members) {
-    std::string name =
-        "member " + std::to_string(k.id) + " (program " + std::to_string(k.program) + ")";
+    std::string name = format_id(MemberId{k.id}) + " (" + format_id(ProgramId{k.program}) + ")";
     if (!m.exists) {
       problem(name + ": ledger rows for a member that does not exist");
       continue;
