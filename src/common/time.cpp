@@ -92,6 +92,10 @@ std::optional<Instant> parse_rfc3339(std::string_view s) {
   if (se == 60) se = 59;  // leap second: clamp, instants are POSIX time
   int64_t days_since_epoch = date::sys_days{ymd}.time_since_epoch().count();
   int64_t secs = days_since_epoch * 86400 + h * 3600 + mi * 60 + se - offset_s;
+  // The offset may carry a 1970 or 9999 local time across the range's edge;
+  // only instants that format back to a four-digit year are accepted.
+  constexpr int64_t kFirstSecondOfYear10000 = 253'402'300'800;
+  if (secs < 0 || secs >= kFirstSecondOfYear10000) return std::nullopt;
   return Instant{secs * 1'000'000 + frac_us};
 }
 

@@ -41,7 +41,8 @@ struct Instant {
 // 2024-03-01T12:00:00.250000Z.
 std::string format_rfc3339(Instant t);
 // Accepts RFC 3339 with a 'Z' or a numeric offset, optional fraction (up to 9
-// digits, truncated to microseconds). Years 1970..9999.
+// digits, truncated to microseconds). The instant in UTC must lie in the years
+// 1970..9999, so that it formats back to the same text shape.
 std::optional<Instant> parse_rfc3339(std::string_view text);
 
 // A calendar date without a time zone (birthdays): YYYY-MM-DD.

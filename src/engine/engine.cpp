@@ -266,7 +266,10 @@ void Engine::execute_batch(std::vector<Pending>& batch) {
   if (observer) observer(batch.size(), commit_us);
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!outcomes[i].status.ok()) failed_.fetch_add(1);
-    batch[i].done(std::move(outcomes[i]));
+    // Released right after the call: what the completion owns (a connection)
+    // should not linger in the engine until the next batch.
+    Completion done = std::move(batch[i].done);
+    done(std::move(outcomes[i]));
   }
 }
 

@@ -159,7 +159,7 @@ thread_local size_t t_slot = 0;
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket&& socket, std::shared_ptr<Server::Core> core)
-      : stream_(std::move(socket)), core_(std::move(core)) {}
+      : core_(std::move(core)), stream_(std::move(socket)) {}
 
   ~Connection() {
     std::lock_guard lock(core_->connections_mu);
@@ -397,9 +397,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
                             });
   }
 
+  // Declared first so it is destroyed last: the stream's destructor uses the
+  // io_context that Core owns, and a Connection may be the last owner of Core
+  // (an engine completion can outlive the Server object).
+  std::shared_ptr<Server::Core> core_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::shared_ptr<Server::Core> core_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::request<bhttp::string_body> request_;
 

@@ -89,6 +89,11 @@ INSTANTIATE_TEST_SUITE_P(
                       ParseCase{"2024-03-01T12:60:00Z", std::nullopt},
                       ParseCase{"2024-03-01T12:00:61Z", std::nullopt},
                       ParseCase{"1969-12-31T23:59:59Z", std::nullopt},
+                      // An offset must not carry the instant out of 1970..9999 (found
+                      // by fuzz_text_formats: it formatted as a five-digit year).
+                      ParseCase{"9999-12-31T23:00:00-05:30", std::nullopt},
+                      ParseCase{"1970-01-01T00:00:00+01:00", std::nullopt},
+                      ParseCase{"1970-01-01T01:00:00+01:00", 0},
                       ParseCase{"20x4-03-01T12:00:00Z", std::nullopt},
                       ParseCase{"+2024-03-01T12:00:00Z", std::nullopt},
                       ParseCase{"2024-03-01T12:00:00-0:00", std::nullopt}));
