@@ -597,9 +597,8 @@ Result<LedgerPlan> plan_reversal(const Program& program, const Posting& original
     }
   }
   // A debt left after that is paid from the restored lots in consumption order.
-  std::sort(restored.begin(), restored.end(), [](const auto& a, const auto& b) {
-    return consume_before(*a.second, *b.second);
-  });
+  std::sort(restored.begin(), restored.end(),
+            [](const auto& a, const auto& b) { return consume_before(*a.second, *b.second); });
   for (const auto& [member, lot] : restored) {
     LOYALTY_RETURN_IF_ERROR(ws.settle_deficit(member, LotRef{lot->id, -1}));
   }

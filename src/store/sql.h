@@ -28,11 +28,11 @@ enum class Dialect { kSqlite, kPostgres };
 struct SqlValue {
   std::variant<std::monostate, int64_t, std::string_view> v;
   SqlValue() = default;
-  SqlValue(std::nullptr_t) {}                      // NOLINT(google-explicit-constructor)
-  SqlValue(int64_t i) : v(i) {}                    // NOLINT(google-explicit-constructor)
-  SqlValue(int i) : v(static_cast<int64_t>(i)) {}  // NOLINT(google-explicit-constructor)
-  SqlValue(bool b) : v(static_cast<int64_t>(b)) {}  // NOLINT(google-explicit-constructor)
-  SqlValue(std::string_view s) : v(s) {}           // NOLINT(google-explicit-constructor)
+  SqlValue(std::nullptr_t) {}                                 // NOLINT(google-explicit-constructor)
+  SqlValue(int64_t i) : v(i) {}                               // NOLINT(google-explicit-constructor)
+  SqlValue(int i) : v(static_cast<int64_t>(i)) {}             // NOLINT(google-explicit-constructor)
+  SqlValue(bool b) : v(static_cast<int64_t>(b)) {}            // NOLINT(google-explicit-constructor)
+  SqlValue(std::string_view s) : v(s) {}                      // NOLINT(google-explicit-constructor)
   SqlValue(const std::string& s) : v(std::string_view(s)) {}  // NOLINT
   SqlValue(const char* s) : v(std::string_view(s)) {}         // NOLINT
   template <typename T>

@@ -40,9 +40,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ProgramId program{1};
   MemberId member{2};
   switch (data[0] % 11) {
-    case 0: check_failure_kind(api::decode_create_program(body)); break;
-    case 1: check_failure_kind(api::decode_program_patch(body)); break;
-    case 2: check_failure_kind(api::decode_create_api_key(body, program)); break;
+    case 0:
+      check_failure_kind(api::decode_create_program(body));
+      break;
+    case 1:
+      check_failure_kind(api::decode_program_patch(body));
+      break;
+    case 2:
+      check_failure_kind(api::decode_create_api_key(body, program));
+      break;
     case 3: {
       auto r = api::decode_enroll_member(body, program);
       check_failure_kind(r);
@@ -52,7 +58,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       break;
     }
-    case 4: check_failure_kind(api::decode_member_patch(body)); break;
+    case 4:
+      check_failure_kind(api::decode_member_patch(body));
+      break;
     case 5: {
       auto r = api::decode_credit(body, program, member, "key_1");
       check_failure_kind(r);
@@ -71,9 +79,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (r.ok()) check(r->request.points.value != 0 && points_in_range(r->request.points.value));
       break;
     }
-    case 8: check_failure_kind(api::decode_transfer(body, program, "key_1")); break;
-    case 9: check_failure_kind(api::decode_reversal(body, program, PostingId{3}, "key_1")); break;
-    case 10: check_failure_kind(api::canonical_attributes(body)); break;
+    case 8:
+      check_failure_kind(api::decode_transfer(body, program, "key_1"));
+      break;
+    case 9:
+      check_failure_kind(api::decode_reversal(body, program, PostingId{3}, "key_1"));
+      break;
+    case 10:
+      check_failure_kind(api::canonical_attributes(body));
+      break;
   }
   return 0;
 }
