@@ -7,7 +7,7 @@
 
 namespace loyalty::api {
 
-void create_api_key(http::RequestContext& ctx, http::Responder respond) {
+void create_api_key(http::RequestContext& ctx, const http::Responder& respond) {
   auto command = decode_create_api_key(ctx.body, program_of(ctx));
   if (!command.ok()) return respond_error(ctx, respond, command.status());
   Write write;
@@ -25,7 +25,7 @@ void create_api_key(http::RequestContext& ctx, http::Responder respond) {
   submit_write(ctx, respond, std::move(write));
 }
 
-void list_api_keys(http::RequestContext& ctx, http::Responder respond) {
+void list_api_keys(http::RequestContext& ctx, const http::Responder& respond) {
   respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
     LOYALTY_ASSIGN_OR_RETURN(std::vector<store::ApiKey> keys, s.list_api_keys(program_of(ctx)));
     JsonWriter w;
@@ -36,7 +36,7 @@ void list_api_keys(http::RequestContext& ctx, http::Responder respond) {
   });
 }
 
-void revoke_api_key(http::RequestContext& ctx, http::Responder respond) {
+void revoke_api_key(http::RequestContext& ctx, const http::Responder& respond) {
   auto id = path_id<ApiKeyTag>(ctx, 0);
   if (!id) return respond_error(ctx, respond, not_found("API key", ctx.param(0)));
   Write write;

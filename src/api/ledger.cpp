@@ -40,25 +40,25 @@ Status require_member(store::StoreSession& s, const http::RequestContext& ctx, M
 
 }  // namespace
 
-void credit_member(http::RequestContext& ctx, http::Responder respond) {
+void credit_member(http::RequestContext& ctx, const http::Responder& respond) {
   member_ledger_write(ctx, respond, decode_credit);
 }
 
-void debit_member(http::RequestContext& ctx, http::Responder respond) {
+void debit_member(http::RequestContext& ctx, const http::Responder& respond) {
   member_ledger_write(ctx, respond, decode_debit);
 }
 
-void adjust_member(http::RequestContext& ctx, http::Responder respond) {
+void adjust_member(http::RequestContext& ctx, const http::Responder& respond) {
   member_ledger_write(ctx, respond, decode_adjustment);
 }
 
-void transfer_points(http::RequestContext& ctx, http::Responder respond) {
+void transfer_points(http::RequestContext& ctx, const http::Responder& respond) {
   auto command = decode_transfer(ctx.body, program_of(ctx), actor_of(ctx));
   if (!command.ok()) return respond_error(ctx, respond, command.status());
   submit_write(ctx, respond, posting_write(std::move(command).value()));
 }
 
-void reverse_posting(http::RequestContext& ctx, http::Responder respond) {
+void reverse_posting(http::RequestContext& ctx, const http::Responder& respond) {
   auto posting = path_id<PostingTag>(ctx, 0);
   if (!posting) return respond_error(ctx, respond, not_found("posting", ctx.param(0)));
   auto command = decode_reversal(ctx.body, program_of(ctx), *posting, actor_of(ctx));
@@ -66,7 +66,7 @@ void reverse_posting(http::RequestContext& ctx, http::Responder respond) {
   submit_write(ctx, respond, posting_write(std::move(command).value()));
 }
 
-void get_posting(http::RequestContext& ctx, http::Responder respond) {
+void get_posting(http::RequestContext& ctx, const http::Responder& respond) {
   auto id = path_id<PostingTag>(ctx, 0);
   if (!id) return respond_error(ctx, respond, not_found("posting", ctx.param(0)));
   respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
@@ -76,7 +76,7 @@ void get_posting(http::RequestContext& ctx, http::Responder respond) {
   });
 }
 
-void list_member_postings(http::RequestContext& ctx, http::Responder respond) {
+void list_member_postings(http::RequestContext& ctx, const http::Responder& respond) {
   auto member = path_id<MemberTag>(ctx, 0);
   if (!member) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
   if (Status st = ctx.query.check_allowed({"limit", "cursor"}); !st.ok()) {
@@ -97,7 +97,7 @@ void list_member_postings(http::RequestContext& ctx, http::Responder respond) {
   });
 }
 
-void list_member_lots(http::RequestContext& ctx, http::Responder respond) {
+void list_member_lots(http::RequestContext& ctx, const http::Responder& respond) {
   auto member = path_id<MemberTag>(ctx, 0);
   if (!member) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
   if (Status st = ctx.query.check_allowed({"open", "limit", "cursor"}); !st.ok()) {
@@ -126,7 +126,7 @@ void list_member_lots(http::RequestContext& ctx, http::Responder respond) {
   });
 }
 
-void get_member_balance(http::RequestContext& ctx, http::Responder respond) {
+void get_member_balance(http::RequestContext& ctx, const http::Responder& respond) {
   auto member = path_id<MemberTag>(ctx, 0);
   if (!member) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
   respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {

@@ -19,7 +19,7 @@ Write member_write(engine::CommandBody body, int success_status) {
   return write;
 }
 
-void set_status(http::RequestContext& ctx, http::Responder respond, MemberStatus status) {
+void set_status(http::RequestContext& ctx, const http::Responder& respond, MemberStatus status) {
   auto id = path_id<MemberTag>(ctx, 0);
   if (!id) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
   // No body, or an empty JSON object: nothing to say beyond the path.
@@ -33,13 +33,13 @@ void set_status(http::RequestContext& ctx, http::Responder respond, MemberStatus
 
 }  // namespace
 
-void enroll_member(http::RequestContext& ctx, http::Responder respond) {
+void enroll_member(http::RequestContext& ctx, const http::Responder& respond) {
   auto command = decode_enroll_member(ctx.body, program_of(ctx));
   if (!command.ok()) return respond_error(ctx, respond, command.status());
   submit_write(ctx, respond, member_write(std::move(command).value(), 201));
 }
 
-void list_members(http::RequestContext& ctx, http::Responder respond) {
+void list_members(http::RequestContext& ctx, const http::Responder& respond) {
   if (Status st = ctx.query.check_allowed({"external_id", "email", "status", "limit", "cursor"});
       !st.ok()) {
     return respond_error(ctx, respond, st);
@@ -81,7 +81,7 @@ void list_members(http::RequestContext& ctx, http::Responder respond) {
   });
 }
 
-void get_member(http::RequestContext& ctx, http::Responder respond) {
+void get_member(http::RequestContext& ctx, const http::Responder& respond) {
   auto id = path_id<MemberTag>(ctx, 0);
   if (!id) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
   respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
@@ -97,7 +97,7 @@ void get_member(http::RequestContext& ctx, http::Responder respond) {
   });
 }
 
-void patch_member(http::RequestContext& ctx, http::Responder respond) {
+void patch_member(http::RequestContext& ctx, const http::Responder& respond) {
   auto id = path_id<MemberTag>(ctx, 0);
   if (!id) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
   auto patch = decode_member_patch(ctx.body);
@@ -107,12 +107,12 @@ void patch_member(http::RequestContext& ctx, http::Responder respond) {
       member_write(engine::UpdateMember{program_of(ctx), *id, std::move(patch).value()}, 200));
 }
 
-void block_member(http::RequestContext& ctx, http::Responder respond) {
-  set_status(ctx, std::move(respond), MemberStatus::kBlocked);
+void block_member(http::RequestContext& ctx, const http::Responder& respond) {
+  set_status(ctx, respond, MemberStatus::kBlocked);
 }
 
-void unblock_member(http::RequestContext& ctx, http::Responder respond) {
-  set_status(ctx, std::move(respond), MemberStatus::kActive);
+void unblock_member(http::RequestContext& ctx, const http::Responder& respond) {
+  set_status(ctx, respond, MemberStatus::kActive);
 }
 
 }  // namespace loyalty::api

@@ -64,11 +64,11 @@ std::string html_escape(std::string_view text) {
 
 }  // namespace
 
-void healthz(http::RequestContext& ctx, http::Responder respond) {
+void healthz(http::RequestContext& ctx, const http::Responder& respond) {
   respond_json(respond, 200, R"({"status":"ok"})");
 }
 
-void readyz(http::RequestContext& ctx, http::Responder respond) {
+void readyz(http::RequestContext& ctx, const http::Responder& respond) {
   if (ctx.services->draining && ctx.services->draining()) {
     return respond_error(ctx, respond,
                          Status(ErrorCode::kUnavailable, "the server is shutting down"));
@@ -85,22 +85,22 @@ void readyz(http::RequestContext& ctx, http::Responder respond) {
   respond_json(respond, 200, R"({"status":"ready"})");
 }
 
-void metrics(http::RequestContext& ctx, http::Responder respond) {
+void metrics(http::RequestContext& ctx, const http::Responder& respond) {
   http::Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = ctx.services->metrics->render(ctx.services->engine->stats());
   respond->send(std::move(r));
 }
 
-void openapi_document(http::RequestContext& ctx, http::Responder respond) {
+void openapi_document(http::RequestContext& ctx, const http::Responder& respond) {
   send_asset(ctx, respond, "openapi.json", "application/json");
 }
 
-void docs_page(http::RequestContext& ctx, http::Responder respond) {
+void docs_page(http::RequestContext& ctx, const http::Responder& respond) {
   send_asset(ctx, respond, "docs.html", "text/html; charset=utf-8");
 }
 
-void problem_page(http::RequestContext& ctx, http::Responder respond) {
+void problem_page(http::RequestContext& ctx, const http::Responder& respond) {
   const http::ProblemType* type = http::find_problem_type(ctx.param(0));
   if (type == nullptr) {
     return respond_error(ctx, respond, Status(ErrorCode::kNotFound, "no such problem type"));

@@ -18,7 +18,7 @@ std::optional<ProgramId> own_program(const http::RequestContext& ctx) {
 
 }  // namespace
 
-void create_program(http::RequestContext& ctx, http::Responder respond) {
+void create_program(http::RequestContext& ctx, const http::Responder& respond) {
   auto command = decode_create_program(ctx.body);
   if (!command.ok()) return respond_error(ctx, respond, command.status());
   Write write;
@@ -39,7 +39,7 @@ void create_program(http::RequestContext& ctx, http::Responder respond) {
   submit_write(ctx, respond, std::move(write));
 }
 
-void get_program(http::RequestContext& ctx, http::Responder respond) {
+void get_program(http::RequestContext& ctx, const http::Responder& respond) {
   auto id = own_program(ctx);
   if (!id) return respond_error(ctx, respond, not_found("program", ctx.param(0)));
   respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
@@ -49,7 +49,7 @@ void get_program(http::RequestContext& ctx, http::Responder respond) {
   });
 }
 
-void patch_program(http::RequestContext& ctx, http::Responder respond) {
+void patch_program(http::RequestContext& ctx, const http::Responder& respond) {
   auto id = own_program(ctx);
   if (!id) return respond_error(ctx, respond, not_found("program", ctx.param(0)));
   auto patch = decode_program_patch(ctx.body);

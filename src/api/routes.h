@@ -10,36 +10,36 @@ namespace loyalty::api {
 http::Router build_router();
 
 // Handlers, one group per resource file.
-void create_program(http::RequestContext& ctx, http::Responder respond);
-void get_program(http::RequestContext& ctx, http::Responder respond);
-void patch_program(http::RequestContext& ctx, http::Responder respond);
+void create_program(http::RequestContext& ctx, const http::Responder& respond);
+void get_program(http::RequestContext& ctx, const http::Responder& respond);
+void patch_program(http::RequestContext& ctx, const http::Responder& respond);
 
-void create_api_key(http::RequestContext& ctx, http::Responder respond);
-void list_api_keys(http::RequestContext& ctx, http::Responder respond);
-void revoke_api_key(http::RequestContext& ctx, http::Responder respond);
+void create_api_key(http::RequestContext& ctx, const http::Responder& respond);
+void list_api_keys(http::RequestContext& ctx, const http::Responder& respond);
+void revoke_api_key(http::RequestContext& ctx, const http::Responder& respond);
 
-void enroll_member(http::RequestContext& ctx, http::Responder respond);
-void list_members(http::RequestContext& ctx, http::Responder respond);
-void get_member(http::RequestContext& ctx, http::Responder respond);
-void patch_member(http::RequestContext& ctx, http::Responder respond);
-void block_member(http::RequestContext& ctx, http::Responder respond);
-void unblock_member(http::RequestContext& ctx, http::Responder respond);
+void enroll_member(http::RequestContext& ctx, const http::Responder& respond);
+void list_members(http::RequestContext& ctx, const http::Responder& respond);
+void get_member(http::RequestContext& ctx, const http::Responder& respond);
+void patch_member(http::RequestContext& ctx, const http::Responder& respond);
+void block_member(http::RequestContext& ctx, const http::Responder& respond);
+void unblock_member(http::RequestContext& ctx, const http::Responder& respond);
 
-void credit_member(http::RequestContext& ctx, http::Responder respond);
-void debit_member(http::RequestContext& ctx, http::Responder respond);
-void adjust_member(http::RequestContext& ctx, http::Responder respond);
-void transfer_points(http::RequestContext& ctx, http::Responder respond);
-void reverse_posting(http::RequestContext& ctx, http::Responder respond);
-void get_posting(http::RequestContext& ctx, http::Responder respond);
-void list_member_postings(http::RequestContext& ctx, http::Responder respond);
-void list_member_lots(http::RequestContext& ctx, http::Responder respond);
-void get_member_balance(http::RequestContext& ctx, http::Responder respond);
+void credit_member(http::RequestContext& ctx, const http::Responder& respond);
+void debit_member(http::RequestContext& ctx, const http::Responder& respond);
+void adjust_member(http::RequestContext& ctx, const http::Responder& respond);
+void transfer_points(http::RequestContext& ctx, const http::Responder& respond);
+void reverse_posting(http::RequestContext& ctx, const http::Responder& respond);
+void get_posting(http::RequestContext& ctx, const http::Responder& respond);
+void list_member_postings(http::RequestContext& ctx, const http::Responder& respond);
+void list_member_lots(http::RequestContext& ctx, const http::Responder& respond);
+void get_member_balance(http::RequestContext& ctx, const http::Responder& respond);
 
-void healthz(http::RequestContext& ctx, http::Responder respond);
-void readyz(http::RequestContext& ctx, http::Responder respond);
-void metrics(http::RequestContext& ctx, http::Responder respond);
-void openapi_document(http::RequestContext& ctx, http::Responder respond);
-void docs_page(http::RequestContext& ctx, http::Responder respond);
-void problem_page(http::RequestContext& ctx, http::Responder respond);
+void healthz(http::RequestContext& ctx, const http::Responder& respond);
+void readyz(http::RequestContext& ctx, const http::Responder& respond);
+void metrics(http::RequestContext& ctx, const http::Responder& respond);
+void openapi_document(http::RequestContext& ctx, const http::Responder& respond);
+void docs_page(http::RequestContext& ctx, const http::Responder& respond);
+void problem_page(http::RequestContext& ctx, const http::Responder& respond);
 
 }  // namespace loyalty::api

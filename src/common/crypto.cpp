@@ -15,7 +15,7 @@ std::string sha256_hex(std::string_view data) {
   LOYALTY_ASSERT(rc == 1 && len == 32);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(64, '0');
-  for (unsigned i = 0; i < len; ++i) {
+  for (size_t i = 0; i < len; ++i) {
     out[2 * i] = kHex[digest[i] >> 4];
     out[2 * i + 1] = kHex[digest[i] & 0xF];
   }

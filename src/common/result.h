@@ -97,6 +97,7 @@ class [[nodiscard]] Result {
     if (!_st.ok()) return _st;        \
   } while (0)
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration, `tmp` a name.
 #define LOYALTY_CONCAT_INNER(a, b) a##b
 #define LOYALTY_CONCAT(a, b) LOYALTY_CONCAT_INNER(a, b)
 #define LOYALTY_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
@@ -106,5 +107,6 @@ class [[nodiscard]] Result {
 // `LOYALTY_ASSIGN_OR_RETURN(auto x, f());` binds x to f()'s value or returns its Status.
 #define LOYALTY_ASSIGN_OR_RETURN(lhs, expr) \
   LOYALTY_ASSIGN_OR_RETURN_IMPL(LOYALTY_CONCAT(_res_, __LINE__), lhs, expr)
+// NOLINTEND(bugprone-macro-parentheses)
 
 }  // namespace loyalty

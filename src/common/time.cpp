@@ -83,7 +83,7 @@ std::optional<Instant> parse_rfc3339(std::string_view s) {
         !read_digits(s, pos + 4, 2, &om) || oh > 23 || om > 59) {
       return std::nullopt;
     }
-    offset_s = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+    offset_s = (int64_t{oh} * 3600 + int64_t{om} * 60) * (s[pos] == '+' ? 1 : -1);
     pos += 6;
   } else {
     return std::nullopt;
@@ -91,7 +91,7 @@ std::optional<Instant> parse_rfc3339(std::string_view s) {
   if (pos != s.size()) return std::nullopt;
   if (se == 60) se = 59;  // leap second: clamp, instants are POSIX time
   int64_t days_since_epoch = date::sys_days{ymd}.time_since_epoch().count();
-  int64_t secs = days_since_epoch * 86400 + h * 3600 + mi * 60 + se - offset_s;
+  int64_t secs = days_since_epoch * 86400 + int64_t{h} * 3600 + int64_t{mi} * 60 + se - offset_s;
   // The offset may carry a 1970 or 9999 local time across the range's edge;
   // only instants that format back to a four-digit year are accepted.
   constexpr int64_t kFirstSecondOfYear10000 = 253'402'300'800;

@@ -24,12 +24,14 @@ Outcome success(T value) {
   return o;
 }
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration, `tmp` a name.
 #define OUTCOME_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                  \
   if (!tmp.ok()) return failure(tmp.status());        \
   lhs = std::move(tmp).value()
 #define OUTCOME_ASSIGN_OR_RETURN(lhs, expr) \
   OUTCOME_ASSIGN_OR_RETURN_IMPL(LOYALTY_CONCAT(_out_, __LINE__), lhs, expr)
+// NOLINTEND(bugprone-macro-parentheses)
 #define OUTCOME_RETURN_IF_ERROR(expr) \
   do {                                \
     ::loyalty::Status _s = (expr);    \

@@ -88,6 +88,6 @@ struct RequestContext {
   std::string_view param(size_t index) const { return params.at(index); }
 };
 
-using Handler = void (*)(RequestContext& ctx, Responder respond);
+using Handler = void (*)(RequestContext& ctx, const Responder& respond);
 
 }  // namespace loyalty::http

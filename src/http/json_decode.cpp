@@ -220,7 +220,7 @@ Result<std::string> JsonObject::required_string(std::string_view name, size_t ma
 Result<std::optional<std::string>> JsonObject::optional_string(std::string_view name,
                                                                size_t max_chars,
                                                                size_t min_chars) const {
-  return optional_field<std::string>(*this, name, "a string", [&](element e, std::string f) {
+  return optional_field<std::string>(*this, name, "a string", [&](element e, const std::string& f) {
     return as_string(e, f, max_chars, min_chars);
   });
 }
@@ -233,18 +233,19 @@ Result<int64_t> JsonObject::required_int(std::string_view name, int64_t min, int
 
 Result<std::optional<int64_t>> JsonObject::optional_int(std::string_view name, int64_t min,
                                                         int64_t max) const {
-  return optional_field<int64_t>(*this, name, "an integer",
-                                 [&](element e, std::string f) { return as_int(e, f, min, max); });
+  return optional_field<int64_t>(*this, name, "an integer", [&](element e, const std::string& f) {
+    return as_int(e, f, min, max);
+  });
 }
 
 Result<std::optional<bool>> JsonObject::optional_bool(std::string_view name) const {
   return optional_field<bool>(*this, name, "a boolean",
-                              [&](element e, std::string f) { return as_bool(e, f); });
+                              [&](element e, const std::string& f) { return as_bool(e, f); });
 }
 
 Result<std::optional<Instant>> JsonObject::optional_instant(std::string_view name) const {
   return optional_field<Instant>(*this, name, "an RFC 3339 timestamp",
-                                 [&](element e, std::string f) { return as_instant(e, f); });
+                                 [&](element e, const std::string& f) { return as_instant(e, f); });
 }
 
 Result<std::optional<JsonObject>> JsonObject::optional_object(
