@@ -17,7 +17,7 @@ simdjson::dom::parser& thread_parser() {
     auto p = std::make_unique<simdjson::dom::parser>(kMaxJsonDocumentBytes);
     // Fixes the depth limit; capacity grows on demand up to the maximum above.
     // Should this allocation fail, parse() allocates again and reports it.
-    simdjson::error_code ignored = p->allocate(64 * 1024, kMaxJsonDepth);
+    simdjson::error_code ignored = p->allocate(size_t{64} * 1024, kMaxJsonDepth);
     (void)ignored;
     return p;
   }();
