@@ -134,14 +134,37 @@ std::vector<std::optional<HttpResponse>> resend(uint16_t port, const std::string
   return responses;
 }
 
+// A store with a program and kMembers members, served by loyaltyd.
+struct LoadedServer {
+  std::unique_ptr<TestStore> store;
+  uint32_t seed = 0;
+  ProgramKey program;
+  std::unique_ptr<ServerProcess> server;
+  std::vector<std::string> members;
+};
+
+// Empty store when the kind is unavailable (the reason is in *skip).
+LoadedServer start_loaded_server(StoreKind kind, const std::string& member_prefix,
+                                 std::string* skip) {
+  LoadedServer s;
+  s.store = TestStore::create(kind, skip);
+  if (!s.store) return s;
+  s.seed = test_seed();
+  s.program = create_program(*s.store);
+  s.server = ServerProcess::start(*s.store);
+  s.members = enroll_members(s.server->port(), s.program.api_key, kMembers, member_prefix);
+  return s;
+}
+
 void run_crash_test(StoreKind kind) {
   std::string skip;
-  auto store = TestStore::create(kind, &skip);
-  if (!store) GTEST_SKIP() << skip;
-  uint32_t seed = test_seed();
-  ProgramKey program = create_program(*store);
-  auto server = ServerProcess::start(*store);
-  auto members = enroll_members(server->port(), program.api_key, kMembers, "crash-");
+  LoadedServer loaded = start_loaded_server(kind, "crash-", &skip);
+  if (!loaded.store) GTEST_SKIP() << skip;
+  auto& store = loaded.store;
+  uint32_t seed = loaded.seed;
+  ProgramKey program = loaded.program;
+  auto& server = loaded.server;
+  auto& members = loaded.members;
 
   WriteLoad load(server->port(), program.api_key, members, kClientThreads, seed);
   load.start();
@@ -225,12 +248,13 @@ void run_crash_test(StoreKind kind) {
 
 void run_drain_test(StoreKind kind) {
   std::string skip;
-  auto store = TestStore::create(kind, &skip);
-  if (!store) GTEST_SKIP() << skip;
-  uint32_t seed = test_seed();
-  ProgramKey program = create_program(*store);
-  auto server = ServerProcess::start(*store);
-  auto members = enroll_members(server->port(), program.api_key, kMembers, "drain-");
+  LoadedServer loaded = start_loaded_server(kind, "drain-", &skip);
+  if (!loaded.store) GTEST_SKIP() << skip;
+  auto& store = loaded.store;
+  uint32_t seed = loaded.seed;
+  ProgramKey program = loaded.program;
+  auto& server = loaded.server;
+  auto& members = loaded.members;
 
   WriteLoad load(server->port(), program.api_key, members, kClientThreads, seed);
   load.start();
