@@ -131,6 +131,11 @@ struct Server::Core final : ReadSessionProvider {
   // Set once the I/O threads are gone: completions then drop their work
   // instead of posting it where nothing would ever run it.
   std::atomic<bool> stopped{false};
+  // Held while checking `stopped` and handing work to the io_context, and
+  // while setting `stopped`: after that, nothing new enters the queue, so the
+  // shutdown can drain it (a handler left there would own a Connection, which
+  // owns this Core: a cycle that never frees).
+  std::mutex dispatch_mu;
   std::atomic<int64_t> in_flight{0};
   std::mutex idle_mu;
   std::condition_variable idle_cv;
@@ -428,12 +433,14 @@ class ConnectionSink final : public ResponseSink {
       : connection_(std::move(connection)) {}
 
   void send(Response response) override {
+    std::lock_guard lock(connection_->core().dispatch_mu);
     if (connection_->core().stopped.load()) return;
     net::dispatch(connection_->executor(),
                   [c = connection_, r = std::move(response)]() mutable { c->send(std::move(r)); });
   }
 
   void post(std::function<void()> fn) override {
+    std::lock_guard lock(connection_->core().dispatch_mu);
     if (connection_->core().stopped.load()) return;
     net::post(connection_->executor(), std::move(fn));
   }
@@ -651,7 +658,16 @@ void Server::shutdown(std::chrono::milliseconds grace) {
   }
   for (auto& t : threads_) t.join();
   threads_.clear();
-  core.stopped.store(true);
+  {
+    std::lock_guard lock(core.dispatch_mu);
+    core.stopped.store(true);
+  }
+  // Run what is still queued (aborted reads and writes of closed connections,
+  // answers that arrived after the threads left) so that it releases its
+  // connections now.
+  core.io.restart();
+  while (core.io.poll() > 0) {
+  }
   core.sessions.clear();
   spdlog::info("http server stopped");
 }
