@@ -11,12 +11,9 @@ namespace {
 
 using store::StoreSession;
 
-Outcome failure(Status st) {
-  Outcome o;
-  o.status = std::move(st);
-  return o;
+Outcome not_found(const std::string& what) {
+  return Outcome::failed(Status(ErrorCode::kNotFound, what));
 }
-Outcome not_found(const std::string& what) { return failure(Status(ErrorCode::kNotFound, what)); }
 template <typename T>
 Outcome success(T value) {
   Outcome o;
@@ -25,17 +22,17 @@ Outcome success(T value) {
 }
 
 // NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration, `tmp` a name.
-#define OUTCOME_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                                  \
-  if (!tmp.ok()) return failure(tmp.status());        \
+#define OUTCOME_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)  \
+  auto tmp = (expr);                                   \
+  if (!tmp.ok()) return Outcome::failed(tmp.status()); \
   lhs = std::move(tmp).value()
 #define OUTCOME_ASSIGN_OR_RETURN(lhs, expr) \
   OUTCOME_ASSIGN_OR_RETURN_IMPL(LOYALTY_CONCAT(_out_, __LINE__), lhs, expr)
 // NOLINTEND(bugprone-macro-parentheses)
-#define OUTCOME_RETURN_IF_ERROR(expr) \
-  do {                                \
-    ::loyalty::Status _s = (expr);    \
-    if (!_s.ok()) return failure(_s); \
+#define OUTCOME_RETURN_IF_ERROR(expr)         \
+  do {                                        \
+    ::loyalty::Status _s = (expr);            \
+    if (!_s.ok()) return Outcome::failed(_s); \
   } while (0)
 
 Result<MemberLedger> load_ledger(StoreSession& s, const Member& member, bool with_lots = true) {
@@ -71,10 +68,7 @@ Result<int> catch_up(StoreSession& s, const Program& program, const Member& memb
   // does not pick the member again.
   std::optional<Instant> due = earliest_due(ml.open_lots);
   if (due != ml.balance.next_due_at) {
-    LOYALTY_RETURN_IF_ERROR(s.connection().query(
-        "UPDATE balances SET next_due_at = ? WHERE program_id = ? AND member_id = ?",
-        {due ? store::SqlValue(due->micros_since_epoch) : store::SqlValue(), program.id.value,
-         member.id.value}));
+    LOYALTY_RETURN_IF_ERROR(s.set_next_due_at(program.id, member.id, due));
   }
   return written;
 }
@@ -115,7 +109,7 @@ Result<MemberContext> prepare_member(StoreSession& s, ProgramCache& programs, Pr
 }
 
 Outcome write_plan(StoreSession& s, Result<LedgerPlan> plan) {
-  if (!plan.ok()) return failure(plan.status());
+  if (!plan.ok()) return Outcome::failed(plan.status());
   LOYALTY_ASSERT(check_plan_invariants(*plan).ok());
   OUTCOME_RETURN_IF_ERROR(s.apply_plan(*plan));
   return success(std::move(plan->posting));
@@ -251,8 +245,8 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           return write_plan(s, plan_adjustment(ctx.program, ctx.ledger, c.request, now));
         } else if constexpr (std::is_same_v<T, Transfer>) {
           if (c.from_member_id == c.to_member_id) {
-            return failure(Status(ErrorCode::kTransferToSelf,
-                                  "a member cannot transfer points to themselves"));
+            return Outcome::failed(Status(ErrorCode::kTransferToSelf,
+                                          "a member cannot transfer points to themselves"));
           }
           OUTCOME_ASSIGN_OR_RETURN(
               auto from, prepare_member(s, programs_, c.program_id, c.from_member_id, now));
@@ -276,9 +270,9 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           OUTCOME_RETURN_IF_ERROR(s.lock_members(c.program_id, ids));
           OUTCOME_ASSIGN_OR_RETURN(auto existing, s.find_reversal_of(c.program_id, original->id));
           if (existing) {
-            return failure(Status(ErrorCode::kAlreadyReversed,
-                                  "posting " + format_id(original->id) +
-                                      " was already reversed by " + format_id(*existing)));
+            return Outcome::failed(Status(ErrorCode::kAlreadyReversed,
+                                          "posting " + format_id(original->id) +
+                                              " was already reversed by " + format_id(*existing)));
           }
           std::map<MemberId, MemberLedger> ledgers;
           for (MemberId id : ids) {

@@ -12,12 +12,6 @@
 namespace loyalty::engine {
 namespace {
 
-Outcome failure(Status st) {
-  Outcome o;
-  o.status = std::move(st);
-  return o;
-}
-
 // The members a command will write, for PostgreSQL row locks taken in key
 // order at the start of a batch (reversals lock theirs when they learn them).
 void collect_members(const CommandBody& body, std::set<std::pair<int64_t, int64_t>>& out) {
@@ -144,8 +138,8 @@ void Engine::submit(Command command, Completion done) {
       return;
     }
   }
-  done(failure(Status(ErrorCode::kUnavailable,
-                      stopping_ ? "the server is shutting down" : "the write queue is full")));
+  done(Outcome::failed(Status(ErrorCode::kUnavailable, stopping_ ? "the server is shutting down"
+                                                                 : "the write queue is full")));
 }
 
 Outcome Engine::execute(Command command) {
@@ -249,7 +243,7 @@ void Engine::execute_batch(std::vector<Pending>& batch) {
     if (!st.ok()) {
       (void)session_->rollback();
       programs_.clear();
-      for (Outcome& o : outcomes) o = failure(st);
+      for (Outcome& o : outcomes) o = Outcome::failed(st);
     }
     break;
   }
@@ -278,7 +272,7 @@ Outcome Engine::execute_one(const Command& command, Instant now, bool with_savep
   const int64_t changes_before = session_->connection().total_changes();
   if (with_savepoint) {
     Status st = session_->savepoint();
-    if (!st.ok()) return failure(st);
+    if (!st.ok()) return Outcome::failed(st);
   }
   auto abandon = [&](Outcome o) {
     if (!with_savepoint) {
@@ -287,7 +281,7 @@ Outcome Engine::execute_one(const Command& command, Instant now, bool with_savep
     }
     Status rb = session_->rollback_to_savepoint();
     if (rb.ok()) rb = session_->release_savepoint();
-    if (!rb.ok() && o.status.code() != ErrorCode::kRetryable) return failure(rb);
+    if (!rb.ok() && o.status.code() != ErrorCode::kRetryable) return Outcome::failed(rb);
     return o;
   };
   auto release = [&]() -> Status {
@@ -295,9 +289,9 @@ Outcome Engine::execute_one(const Command& command, Instant now, bool with_savep
   };
   auto replay_or_mismatch = [&](const store::IdempotencyRecord& rec) {
     if (rec.fingerprint != command.idempotency->fingerprint) {
-      return failure(Status(ErrorCode::kIdempotencyMismatch,
-                            "Idempotency-Key '" + command.idempotency->key +
-                                "' was already used with a different request"));
+      return Outcome::failed(Status(ErrorCode::kIdempotencyMismatch,
+                                    "Idempotency-Key '" + command.idempotency->key +
+                                        "' was already used with a different request"));
     }
     Outcome o;
     o.replay = StoredResponse{rec.status_code, rec.response_body};
@@ -317,10 +311,10 @@ Outcome Engine::execute_one(const Command& command, Instant now, bool with_savep
       command.body);
   if (command.idempotency) {
     auto found = session_->find_idempotency(program, command.idempotency->key);
-    if (!found.ok()) return abandon(failure(found.status()));
+    if (!found.ok()) return abandon(Outcome::failed(found.status()));
     if (found->has_value()) {
       Status rel = release();
-      if (!rel.ok()) return failure(rel);
+      if (!rel.ok()) return Outcome::failed(rel);
       return replay_or_mismatch(**found);
     }
   }
@@ -331,20 +325,20 @@ Outcome Engine::execute_one(const Command& command, Instant now, bool with_savep
     store::IdempotencyRecord rec{command.idempotency->fingerprint, response.status_code,
                                  std::move(response.body)};
     auto inserted = session_->insert_idempotency(program, command.idempotency->key, rec, now);
-    if (!inserted.ok()) return abandon(failure(inserted.status()));
+    if (!inserted.ok()) return abandon(Outcome::failed(inserted.status()));
     if (!*inserted) {
       // Another node stored the key first (it waited for that node's commit):
       // undo ours and answer with theirs. Only possible on PostgreSQL.
       LOYALTY_ASSERT(with_savepoint);
       abandon(Outcome{});
       auto found = session_->find_idempotency(program, command.idempotency->key);
-      if (!found.ok()) return failure(found.status());
+      if (!found.ok()) return Outcome::failed(found.status());
       LOYALTY_ASSERT(found->has_value());
       return replay_or_mismatch(**found);
     }
   }
   Status st = release();
-  if (!st.ok()) return failure(st);
+  if (!st.ok()) return Outcome::failed(st);
   return out;
 }
 

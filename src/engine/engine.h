@@ -166,6 +166,12 @@ using OutcomeValue = std::variant<std::monostate, Program, ProgramCreated, store
                                   ApiKeyCreated, Member, Posting, CatchUpResult>;
 
 struct Outcome {
+  static Outcome failed(Status status) {
+    Outcome o;
+    o.status = std::move(status);
+    return o;
+  }
+
   Status status;
   OutcomeValue value;
   // Set when an Idempotency-Key matched a stored response: send it as is.

@@ -636,6 +636,13 @@ Result<Points> StoreSession::transferred_out_since(ProgramId program, MemberId m
   return Points{sum};
 }
 
+Status StoreSession::set_next_due_at(ProgramId program, MemberId member,
+                                     std::optional<Instant> due) {
+  return connection_->query(
+      "UPDATE balances SET next_due_at = ? WHERE program_id = ? AND member_id = ?",
+      {instant_value(due), program.value, member.value});
+}
+
 Result<std::vector<DueMember>> StoreSession::members_due(Instant now, int limit) {
   std::vector<DueMember> out;
   LOYALTY_RETURN_IF_ERROR(connection_->query(

@@ -120,6 +120,8 @@ class StoreSession {
   Result<std::optional<PostingId>> find_reversal_of(ProgramId program, PostingId original);
   // Points the member sent in transfer postings created at or after `since`.
   Result<Points> transferred_out_since(ProgramId program, MemberId member, Instant since);
+  // Sets the member's next_due_at (after a catch-up found it early).
+  Status set_next_due_at(ProgramId program, MemberId member, std::optional<Instant> due);
   // Members with a lot due to vest or expire at or before `now`.
   Result<std::vector<DueMember>> members_due(Instant now, int limit);
 
