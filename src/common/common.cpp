@@ -38,6 +38,16 @@ const char* error_code_name(ErrorCode code) {
       return "insufficient_points";
     case ErrorCode::kAmountOutOfRange:
       return "amount_out_of_range";
+    case ErrorCode::kInvalidConfig:
+      return "invalid_config";
+    case ErrorCode::kCurrencyMismatch:
+      return "currency_mismatch";
+    case ErrorCode::kInvalidOrderTransition:
+      return "invalid_order_transition";
+    case ErrorCode::kRefundExceedsPaid:
+      return "refund_exceeds_paid";
+    case ErrorCode::kUnknownEventType:
+      return "unknown_event_type";
     case ErrorCode::kUnavailable:
       return "unavailable";
     case ErrorCode::kRetryable:

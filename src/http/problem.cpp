@@ -10,7 +10,7 @@ namespace loyalty::http {
 namespace {
 
 // Indexed by ErrorCode; the order must follow the enum (checked in problem_type).
-constexpr std::array<ProblemType, 18> kCodeProblems = {{
+constexpr std::array<ProblemType, 23> kCodeProblems = {{
     {200, "ok", "OK", "Not an error."},
     {400, "invalid-request", "Invalid request",
      "The request is malformed: invalid JSON, a field of the wrong type, an unknown field, a "
@@ -47,6 +47,19 @@ constexpr std::array<ProblemType, 18> kCodeProblems = {{
     {422, "amount-out-of-range", "Amount out of range",
      "The amount is above the largest amount one posting may move, or the balance would "
      "overflow."},
+    {422, "invalid-config", "Invalid program configuration",
+     "The configuration document fails validation. `errors` lists each problem with its path in "
+     "the document, its line and column, and what was expected. The program keeps its current "
+     "configuration."},
+    {422, "currency-mismatch", "Currency mismatch",
+     "The order's currency is not the program's currency."},
+    {409, "invalid-order-transition", "Invalid order status change",
+     "The order cannot move to this status from its current one (e.g. delivered back to paid, or "
+     "any change after it was cancelled)."},
+    {422, "refund-exceeds-paid", "Refund exceeds what was paid",
+     "The refund is larger than the amount (or the item quantity) paid and not yet refunded."},
+    {422, "unknown-event-type", "Unknown event type",
+     "No earn rule of the program's configuration handles this custom event type."},
     {503, "unavailable", "Service unavailable",
      "The server is draining, its queue is full or the store is unreachable. Retry after the "
      "Retry-After delay with the same Idempotency-Key."},

@@ -1,0 +1,193 @@
+// A program's configuration document: everything that decides how members earn,
+// vest, lose and (later) spend points. One versioned document per program,
+// written in YAML or JSON (docs/program-config.md; JSON Schema at
+// /schemas/program-config.json). Parsing and validation live in
+// domain/config_document.h; this header is only the validated model.
+//
+// Rules of the model:
+// - Every amount is an integer: points as int64, money as int64 minor units of
+//   the program's currency, rates as fixed-point decimals (Decimal, 6 places).
+// - Every expression is kept as its source text here; the compiled form lives in
+//   CompiledConfig (domain/earning.h), built once per version.
+// - Times of day and dates are in the program's time zone.
+// - Slots for later capabilities (tiers, rewards, campaigns, challenges,
+//   referrals) are kept as canonical JSON text until their issues give them a
+//   model; validation only checks their outer shape.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/time.h"
+
+namespace loyalty {
+
+// A non-negative fixed-point rate with 6 decimal places: 1.5 is {1'500'000}.
+struct Decimal {
+  static constexpr int64_t kScale = 1'000'000;
+  int64_t micros = 0;
+  static constexpr Decimal from_int(int64_t v) { return Decimal{v * kScale}; }
+  friend constexpr auto operator<=>(Decimal, Decimal) = default;
+};
+// Parses "1", "1.5", "0.000001" (at most 6 decimals, no sign, no exponent).
+std::optional<Decimal> parse_decimal(std::string_view text);
+std::string format_decimal(Decimal d);  // shortest form: "1.5", "2"
+
+// How a fractional number of points becomes an integer.
+enum class RoundingMode {
+  kFloor,    // "floor" (default): 9.99 USD at 1 point/USD earns 9
+  kNearest,  // "nearest": half away from zero
+  kCeil,     // "ceil"
+};
+
+// What counts as eligible spend for spend-based rules.
+struct EligibleSpendPolicy {
+  bool after_discounts = true;    // subtract order and item discounts
+  bool include_shipping = false;  // add shipping
+  bool include_tax = false;       // add tax
+  // Items in these categories never count (gift cards bought with money must not
+  // earn twice).
+  std::vector<std::string> excluded_categories = {"gift_card"};
+};
+
+// When the points of a paid order vest (become available).
+enum class VestFrom {
+  kDelivered,  // "delivered" (default): return_window_days after delivery
+  kPaid,       // "paid": return_window_days after payment
+};
+
+// What happens when a refund reverses points the member already spent.
+enum class RefundOverspendPolicy {
+  kNegativeBalance,  // "negative_balance": the member owes the points (a debt)
+  kClawBackPending,  // "claw_back_pending": take from pending points, the rest is written off
+  kWriteOff,         // "write_off": the merchant absorbs what cannot be reversed
+};
+
+struct EarningPolicy {
+  EligibleSpendPolicy eligible_spend;
+  RoundingMode rounding = RoundingMode::kFloor;
+  int return_window_days = 30;  // 0..365; 0 = vest immediately at the VestFrom event
+  VestFrom vest_from = VestFrom::kDelivered;
+  RefundOverspendPolicy refund_overspend = RefundOverspendPolicy::kNegativeBalance;
+  // A member who enrolls within this many days of a guest order (same email or
+  // external customer id) can claim its points; 0 disables claims.
+  int guest_order_claim_days = 30;
+  // Upper bound on the points one order or event may earn in total; 0 = none.
+  int64_t max_points_per_order = 0;
+};
+
+enum class ExpiryMode {
+  kNone,           // "none": points never expire
+  kAfterEarn,      // "after_earn": each lot expires `months` after it was earned
+  kRolling,        // "rolling": all points expire `months` after the member's last activity
+  kFixedDate,      // "fixed_date": points earned in a year expire on month/day of the next year
+};
+
+struct ExpiryPolicy {
+  ExpiryMode mode = ExpiryMode::kNone;
+  int months = 12;                // after_earn, rolling: 1..120
+  int fixed_month = 12;           // fixed_date: 1..12
+  int fixed_day = 31;             // fixed_date: 1..31 (clamped to the month's length)
+  int warn_days_before = 14;      // "points expiring soon" event; 0 = no warning
+};
+
+// What starts an earn rule.
+enum class EarnTrigger {
+  kOrder,        // "order": an order became paid
+  kSignup,       // "signup": a member enrolled
+  kEvent,        // "event": a custom event of `event_type` arrived (POST /v1/events)
+  kBirthday,     // "birthday": the member's birthday in the program's time zone
+  kAnniversary,  // "anniversary": each year since enrollment
+};
+
+// How an earn rule computes its points.
+enum class EarnKind {
+  // "spend": points_per_unit points per 1 major unit of eligible spend (of the
+  // items matching item_filter, or of the whole order), rounded per the policy.
+  kSpend,
+  // "multiplier": the points that spend rules gave the items matching
+  // item_filter are multiplied by `multiplier` (2 = double points). When several
+  // multiplier rules match one item the largest applies.
+  kMultiplier,
+  // "fixed": `points` once (per order / event / signup / birthday), or per unit
+  // of each matching item when item_filter is set and per_unit is true.
+  kFixed,
+  // "formula": points = the integer value of the `formula` expression.
+  kFormula,
+};
+
+enum class CapPeriod { kDay, kWeek, kMonth, kYear, kLifetime };  // calendar, program tz
+
+// A limit on how often a rule awards, per member or for the whole program.
+struct EarnCap {
+  CapPeriod period = CapPeriod::kLifetime;
+  int64_t max_awards = 0;  // times the rule may award in the period; 0 = no limit
+  int64_t max_points = 0;  // points it may award in the period; 0 = no limit
+  // Per-member caps only: an expression whose string value keys the cap, so the
+  // cap counts per distinct value (e.g. `event.attributes.product_id`: one review
+  // reward per product). Empty = one counter.
+  std::string distinct_by;
+};
+
+struct EarnRule {
+  std::string id;  // unique in the document: [a-z0-9_-]{1,64}; recorded on postings
+  std::string name;
+  EarnTrigger trigger = EarnTrigger::kOrder;
+  std::string event_type;  // kEvent only: [a-z0-9_.-]{1,64}
+  EarnKind kind = EarnKind::kFixed;
+  int64_t points = 0;      // kFixed
+  bool per_unit = false;   // kFixed with item_filter: per unit instead of once
+  Decimal points_per_unit; // kSpend
+  Decimal multiplier;      // kMultiplier: > 0
+  std::string formula;     // kFormula: expression of type int or decimal (rounded)
+  std::string condition;   // bool expression; empty = always
+  std::string item_filter; // bool expression over `item`; empty = whole order
+  int64_t min_order_minor = 0;  // order rules: minimum eligible spend; 0 = none
+  bool first_order_only = false;
+  // Local date-times in the program's time zone; the rule is active within
+  // [starts_at, ends_at). Unset = open.
+  std::optional<Instant> starts_at;
+  std::optional<Instant> ends_at;
+  // Higher priority evaluates first. An `exclusive` rule that awards stops every
+  // rule of lower priority of the same trigger; a rule with stackable = false
+  // does not award when a rule of higher priority already did.
+  int priority = 0;
+  bool exclusive = false;
+  bool stackable = true;
+  std::optional<EarnCap> member_cap;
+  std::optional<EarnCap> global_cap;
+  // Pending until vested (order rules follow EarningPolicy; other triggers vest
+  // after this many days, 0 = available at once).
+  int pending_days = 0;
+};
+
+struct ProgramConfig {
+  int version = 0;  // assigned by the store: 1, 2, ...
+  EarningPolicy earning;
+  ExpiryPolicy expiry;
+  std::vector<EarnRule> earn_rules;
+  // Later issues' slots, canonical JSON ("[]" / "{}" when absent).
+  std::string tiers_json = "[]";
+  std::string rewards_json = "[]";
+  std::string campaigns_json = "[]";
+  std::string challenges_json = "[]";
+  std::string referrals_json = "{}";
+};
+
+// Limits on a document, checked by validation and documented.
+inline constexpr size_t kMaxConfigDocumentBytes = 1 << 20;
+inline constexpr size_t kMaxEarnRules = 500;
+inline constexpr size_t kMaxRuleIdLength = 64;
+
+const char* to_string(RoundingMode m);
+const char* to_string(VestFrom v);
+const char* to_string(RefundOverspendPolicy p);
+const char* to_string(ExpiryMode m);
+const char* to_string(EarnTrigger t);
+const char* to_string(EarnKind k);
+const char* to_string(CapPeriod p);
+
+}  // namespace loyalty
