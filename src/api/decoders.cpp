@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "api/decode_support.h"
 #include "common/json_writer.h"
 #include "http/json_decode.h"
 
@@ -85,67 +86,6 @@ Status decode_program_settings(const JsonObject& o, engine::ProgramPatch& patch)
   return {};
 }
 
-Result<std::string> canonical_attributes_of(element value) {
-  simdjson::dom::object object;
-  if (value.get(object)) {
-    return field_error("attributes",
-                       std::string("must be an object, not ") + http::json_type_name(value));
-  }
-  // Sorted keys make the stored text canonical: equal attributes, equal text.
-  std::map<std::string_view, element> sorted;
-  for (auto [key, v] : object) {
-    std::string field = "attributes." + std::string(key);
-    if (key.empty() || http::utf8_length(key) > kMaxAttributeKeyLength) {
-      return field_error(
-          field, fmt::format("attribute names must be 1 to {} characters", kMaxAttributeKeyLength));
-    }
-    if (!sorted.emplace(key, v).second) return field_error(field, "is given more than once");
-    if (sorted.size() > kMaxAttributes) {
-      return field_error("attributes", fmt::format("must have at most {} keys", kMaxAttributes));
-    }
-  }
-  JsonWriter w;
-  w.begin_object();
-  for (auto [key, v] : sorted) {
-    w.key(key);
-    switch (v.type()) {
-      case element_type::STRING: {
-        LOYALTY_ASSIGN_OR_RETURN(
-            std::string text,
-            http::as_string(v, "attributes." + std::string(key), kMaxAttributeStringLength, 0));
-        w.value(text);
-        break;
-      }
-      case element_type::INT64:
-        w.value(v.get_int64().value_unsafe());
-        break;
-      case element_type::UINT64:
-        w.raw(std::to_string(v.get_uint64().value_unsafe()));
-        break;
-      // The shortest text that reads back as the same double.
-      case element_type::DOUBLE:
-        w.raw(fmt::format("{}", v.get_double().value_unsafe()));
-        break;
-      case element_type::BOOL:
-        w.value(v.get_bool().value_unsafe());
-        break;
-      case element_type::NULL_VALUE:
-        w.null();
-        break;
-      default:
-        return field_error("attributes." + std::string(key),
-                           "must be a string, number, boolean or null");
-    }
-  }
-  w.end_object();
-  std::string json = w.take();
-  if (json.size() > kMaxAttributesJsonBytes) {
-    return field_error("attributes",
-                       fmt::format("must be at most {} bytes as JSON", kMaxAttributesJsonBytes));
-  }
-  return json;
-}
-
 Result<MarketingConsent> decode_consent(const JsonObject& o) {
   MarketingConsent consent;
   LOYALTY_ASSIGN_OR_RETURN(consent.email, o.optional_bool("email"));
@@ -192,7 +132,8 @@ Status decode_member_fields(const JsonObject& o, engine::MemberPatch& patch) {
     if (attributes->is_null()) {
       patch.attributes_json = "{}";
     } else {
-      LOYALTY_ASSIGN_OR_RETURN(patch.attributes_json, canonical_attributes_of(*attributes));
+      LOYALTY_ASSIGN_OR_RETURN(patch.attributes_json,
+                               canonical_attributes_of(*attributes, "attributes"));
     }
   }
   LOYALTY_ASSIGN_OR_RETURN(auto consent,
@@ -205,9 +146,69 @@ Status decode_member_fields(const JsonObject& o, engine::MemberPatch& patch) {
 
 }  // namespace
 
+Result<std::string> canonical_attributes_of(element value, std::string_view path) {
+  simdjson::dom::object object;
+  if (value.get(object)) {
+    return field_error(path, std::string("must be an object, not ") + http::json_type_name(value));
+  }
+  // Sorted keys make the stored text canonical: equal attributes, equal text.
+  std::map<std::string_view, element> sorted;
+  for (auto [key, v] : object) {
+    std::string field = std::string(path) + "." + std::string(key);
+    if (key.empty() || http::utf8_length(key) > kMaxAttributeKeyLength) {
+      return field_error(
+          field, fmt::format("attribute names must be 1 to {} characters", kMaxAttributeKeyLength));
+    }
+    if (!sorted.emplace(key, v).second) return field_error(field, "is given more than once");
+    if (sorted.size() > kMaxAttributes) {
+      return field_error(path, fmt::format("must have at most {} keys", kMaxAttributes));
+    }
+  }
+  JsonWriter w;
+  w.begin_object();
+  for (auto [key, v] : sorted) {
+    w.key(key);
+    switch (v.type()) {
+      case element_type::STRING: {
+        LOYALTY_ASSIGN_OR_RETURN(std::string text,
+                                 http::as_string(v, std::string(path) + "." + std::string(key),
+                                                 kMaxAttributeStringLength, 0));
+        w.value(text);
+        break;
+      }
+      case element_type::INT64:
+        w.value(v.get_int64().value_unsafe());
+        break;
+      case element_type::UINT64:
+        w.raw(std::to_string(v.get_uint64().value_unsafe()));
+        break;
+      // The shortest text that reads back as the same double.
+      case element_type::DOUBLE:
+        w.raw(fmt::format("{}", v.get_double().value_unsafe()));
+        break;
+      case element_type::BOOL:
+        w.value(v.get_bool().value_unsafe());
+        break;
+      case element_type::NULL_VALUE:
+        w.null();
+        break;
+      default:
+        return field_error(std::string(path) + "." + std::string(key),
+                           "must be a string, number, boolean or null");
+    }
+  }
+  w.end_object();
+  std::string json = w.take();
+  if (json.size() > kMaxAttributesJsonBytes) {
+    return field_error(path,
+                       fmt::format("must be at most {} bytes as JSON", kMaxAttributesJsonBytes));
+  }
+  return json;
+}
+
 Result<std::string> canonical_attributes(std::string_view object_json) {
   LOYALTY_ASSIGN_OR_RETURN(element root, http::parse_json(object_json));
-  return canonical_attributes_of(root);
+  return canonical_attributes_of(root, "attributes");
 }
 
 Result<engine::CreateProgram> decode_create_program(std::string_view body) {
@@ -272,7 +273,8 @@ Result<engine::CreateApiKey> decode_create_api_key(std::string_view body, Progra
     if (scope != "*" && !engine::is_known_scope(scope)) {
       return field_error(field,
                          "unknown scope; use \"*\" or one of program:read, program:write, "
-                         "keys:write, members:read, members:write, ledger:read, ledger:write");
+                         "keys:write, members:read, members:write, ledger:read, ledger:write, "
+                         "orders:read, orders:write");
     }
     for (const std::string& s : command.scopes) {
       if (s == scope) return field_error(field, "is listed twice");
@@ -393,6 +395,77 @@ Result<engine::Reverse> decode_reversal(std::string_view body, ProgramId program
   if (body.empty()) return command;
   LOYALTY_ASSIGN_OR_RETURN(JsonObject o, http::parse_object(body, {"reason"}));
   LOYALTY_ASSIGN_OR_RETURN(command.reason, optional_text(o, "reason", kMaxReasonLength));
+  return command;
+}
+
+Result<engine::RecordEvent> decode_record_event(std::string_view body, ProgramId program,
+                                                std::string_view actor) {
+  LOYALTY_ASSIGN_OR_RETURN(
+      JsonObject o, http::parse_object(body, {"id", "member_id", "member_external_id", "type",
+                                              "occurred_at", "attributes"}));
+  engine::RecordEvent command;
+  command.program_id = program;
+  command.actor = std::string(actor);
+  LOYALTY_ASSIGN_OR_RETURN(command.external_id, o.required_string("id", engine::kMaxEventIdLength));
+  LOYALTY_ASSIGN_OR_RETURN(auto member_id, o.optional_string("member_id", 64, 1));
+  LOYALTY_ASSIGN_OR_RETURN(auto member_external_id,
+                           o.optional_string("member_external_id", kMaxExternalIdLength, 1));
+  if (member_id.has_value() == member_external_id.has_value()) {
+    return field_error("member_id", "give exactly one of member_id and member_external_id");
+  }
+  if (member_id) {
+    auto id = parse_id<MemberTag>(*member_id);
+    if (!id) return field_error("member_id", "is not a member id (mem_...)");
+    command.member_id = *id;
+  } else {
+    command.member_external_id = std::move(*member_external_id);
+  }
+  LOYALTY_ASSIGN_OR_RETURN(command.type, o.required_string("type", engine::kMaxEventTypeLength));
+  for (char c : command.type) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+    if (!ok) return field_error("type", "may hold only a-z, 0-9, '_', '-' and '.'");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(command.occurred_at, o.optional_instant("occurred_at"));
+  if (auto attributes = o.get("attributes")) {
+    simdjson::dom::object object;
+    if (attributes->get(object)) {
+      return field_error(
+          "attributes", std::string("must be an object, not ") + http::json_type_name(*attributes));
+    }
+    std::map<std::string, std::string> sorted;
+    for (auto [key, v] : object) {
+      const std::string field = "attributes." + std::string(key);
+      if (key.empty() || http::utf8_length(key) > engine::kMaxEventAttributeKeyLength) {
+        return field_error(field, fmt::format("attribute names must be 1 to {} characters",
+                                              engine::kMaxEventAttributeKeyLength));
+      }
+      std::string text;
+      switch (v.type()) {
+        case element_type::STRING: {
+          LOYALTY_ASSIGN_OR_RETURN(
+              text, http::as_string(v, field, engine::kMaxEventAttributeValueLength, 0));
+          break;
+        }
+        case element_type::INT64:
+          text = std::to_string(v.get_int64().value_unsafe());
+          break;
+        case element_type::BOOL:
+          text = v.get_bool().value_unsafe() ? "true" : "false";
+          break;
+        default:
+          return field_error(field, "must be a string, an integer or a boolean");
+      }
+      if (!sorted.emplace(std::string(key), std::move(text)).second) {
+        return field_error(field, "is given more than once");
+      }
+      if (sorted.size() > engine::kMaxEventAttributes) {
+        return field_error("attributes",
+                           fmt::format("must have at most {} keys", engine::kMaxEventAttributes));
+      }
+    }
+    command.attributes.assign(sorted.begin(), sorted.end());
+  }
   return command;
 }
 

@@ -51,6 +51,24 @@ Result<engine::Transfer> decode_transfer(std::string_view body, ProgramId progra
 Result<engine::Reverse> decode_reversal(std::string_view body, ProgramId program, PostingId posting,
                                         std::string_view actor);
 
+// POST /v1/events: {"id", "member_id" | "member_external_id", "type",
+// "occurred_at"?, "attributes"?}. Attribute values are strings, integers or
+// booleans (kept as their text: 5 -> "5", true -> "true"); keys are sorted.
+Result<engine::RecordEvent> decode_record_event(std::string_view body, ProgramId program,
+                                                std::string_view actor);
+
+// Orders (order_decoders.cpp). Money is integer minor units (`*_minor`).
+// POST /v1/orders. `request_fingerprint` identifies the body (a replay of the
+// same external id must match it).
+Result<engine::CreateOrder> decode_create_order(std::string_view body, ProgramId program,
+                                                std::string_view request_fingerprint);
+// POST /v1/orders/{id}/status.
+Result<engine::UpdateOrderStatus> decode_order_status(std::string_view body, ProgramId program,
+                                                      OrderId order);
+// POST /v1/orders/{id}/refunds.
+Result<engine::RefundOrder> decode_order_refund(std::string_view body, ProgramId program,
+                                                OrderId order);
+
 // Canonical JSON text of a member's attributes (keys sorted, no whitespace),
 // from a JSON object of at most kMaxAttributes scalar values; `field` names it
 // in errors. Exposed for the fuzz targets.

@@ -125,6 +125,9 @@ void write_posting(JsonWriter& w, const Posting& p) {
     w.field_null("reverses");
   }
   w.field("created_at", format_rfc3339(p.created_at));
+  // The configuration version active when the posting was made (absent for
+  // postings made before the program had a configuration).
+  if (p.config_version > 0) w.field("config_version", p.config_version);
   w.key("entries").begin_array();
   for (const Entry& e : p.entries) {
     w.begin_object().field("member_id", format_id(e.member)).field("account", to_string(e.account));

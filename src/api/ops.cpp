@@ -96,6 +96,10 @@ void openapi_document(http::RequestContext& ctx, const http::Responder& respond)
   send_asset(ctx, respond, "openapi.json", "application/json");
 }
 
+void program_config_schema(http::RequestContext& ctx, const http::Responder& respond) {
+  send_asset(ctx, respond, "program-config.schema.json", "application/schema+json");
+}
+
 void docs_page(http::RequestContext& ctx, const http::Responder& respond) {
   send_asset(ctx, respond, "docs.html", "text/html; charset=utf-8");
 }

@@ -11,6 +11,14 @@ http::Router build_router() {
       {"POST", "/v1/programs", AuthMode::kAdminToken, "", create_program},
       {"GET", "/v1/programs/{id}", kKey, "program:read", get_program},
       {"PATCH", "/v1/programs/{id}", kKey, "program:write", patch_program},
+      // Program configuration.
+      {"PUT", "/v1/programs/{id}/config", kKey, "program:write", put_program_config,
+       http::BodyKind::kConfigDocument},
+      {"POST", "/v1/programs/{id}/config:validate", kKey, "program:read", validate_program_config,
+       http::BodyKind::kConfigDocument},
+      {"GET", "/v1/programs/{id}/config", kKey, "program:read", get_program_config},
+      {"GET", "/v1/programs/{id}/config/versions", kKey, "program:read",
+       list_program_config_versions},
       // API keys.
       {"POST", "/v1/api-keys", kKey, "keys:write", create_api_key},
       {"GET", "/v1/api-keys", kKey, "program:read", list_api_keys},
@@ -32,11 +40,26 @@ http::Router build_router() {
       {"GET", "/v1/members/{id}/postings", kKey, "ledger:read", list_member_postings},
       {"GET", "/v1/members/{id}/lots", kKey, "ledger:read", list_member_lots},
       {"GET", "/v1/members/{id}/balance", kKey, "ledger:read", get_member_balance},
+      // Custom events (docs/earning.md).
+      {"POST", "/v1/events", kKey, "ledger:write", record_event},
+      {"GET", "/v1/members/{id}/events", kKey, "ledger:read", list_member_events},
+      // Outbox (until delivery lands: docs/events.md).
+      {"GET", "/v1/outbox", kKey, "program:read", list_outbox_events},
+      // Orders and order tracking (docs/orders.md).
+      {"POST", "/v1/orders", kKey, "orders:write", create_order},
+      {"GET", "/v1/orders", kKey, "orders:read", find_orders},
+      {"GET", "/v1/orders/{id}", kKey, "orders:read", get_order},
+      {"POST", "/v1/orders/{id}/status", kKey, "orders:write", update_order_status},
+      {"POST", "/v1/orders/{id}/refunds", kKey, "orders:write", refund_order},
+      {"GET", "/v1/members/{id}/orders", kKey, "orders:read", list_member_orders},
+      {"POST", "/v1/members/{id}/orders:claim", kKey, "orders:write", claim_member_orders},
+      {"GET", "/v1/reports/carriers", kKey, "orders:read", carrier_report},
       // Operations and documentation.
       {"GET", "/healthz", kNone, "", healthz},
       {"GET", "/readyz", kNone, "", readyz},
       {"GET", "/metrics", kNone, "", metrics},
       {"GET", "/openapi.json", kNone, "", openapi_document},
+      {"GET", "/schemas/program-config.json", kNone, "", program_config_schema},
       {"GET", "/docs", kNone, "", docs_page},
       {"GET", "/problems/{slug}", kNone, "", problem_page},
   });

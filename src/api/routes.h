@@ -14,6 +14,11 @@ void create_program(http::RequestContext& ctx, const http::Responder& respond);
 void get_program(http::RequestContext& ctx, const http::Responder& respond);
 void patch_program(http::RequestContext& ctx, const http::Responder& respond);
 
+void put_program_config(http::RequestContext& ctx, const http::Responder& respond);
+void validate_program_config(http::RequestContext& ctx, const http::Responder& respond);
+void get_program_config(http::RequestContext& ctx, const http::Responder& respond);
+void list_program_config_versions(http::RequestContext& ctx, const http::Responder& respond);
+
 void create_api_key(http::RequestContext& ctx, const http::Responder& respond);
 void list_api_keys(http::RequestContext& ctx, const http::Responder& respond);
 void revoke_api_key(http::RequestContext& ctx, const http::Responder& respond);
@@ -35,10 +40,25 @@ void list_member_postings(http::RequestContext& ctx, const http::Responder& resp
 void list_member_lots(http::RequestContext& ctx, const http::Responder& respond);
 void get_member_balance(http::RequestContext& ctx, const http::Responder& respond);
 
+void record_event(http::RequestContext& ctx, const http::Responder& respond);
+void list_member_events(http::RequestContext& ctx, const http::Responder& respond);
+
+void list_outbox_events(http::RequestContext& ctx, const http::Responder& respond);
+
+void create_order(http::RequestContext& ctx, const http::Responder& respond);
+void find_orders(http::RequestContext& ctx, const http::Responder& respond);
+void get_order(http::RequestContext& ctx, const http::Responder& respond);
+void update_order_status(http::RequestContext& ctx, const http::Responder& respond);
+void refund_order(http::RequestContext& ctx, const http::Responder& respond);
+void list_member_orders(http::RequestContext& ctx, const http::Responder& respond);
+void claim_member_orders(http::RequestContext& ctx, const http::Responder& respond);
+void carrier_report(http::RequestContext& ctx, const http::Responder& respond);
+
 void healthz(http::RequestContext& ctx, const http::Responder& respond);
 void readyz(http::RequestContext& ctx, const http::Responder& respond);
 void metrics(http::RequestContext& ctx, const http::Responder& respond);
 void openapi_document(http::RequestContext& ctx, const http::Responder& respond);
+void program_config_schema(http::RequestContext& ctx, const http::Responder& respond);
 void docs_page(http::RequestContext& ctx, const http::Responder& respond);
 void problem_page(http::RequestContext& ctx, const http::Responder& respond);
 

@@ -49,17 +49,20 @@ void respond_read(const http::RequestContext& ctx, const http::Responder& respon
 void submit_write(const http::RequestContext& ctx, const http::Responder& respond, Write write) {
   engine::Command command;
   command.body = std::move(write.body);
-  if (ctx.idempotency_key) {
+  if (ctx.idempotency_key || write.natural_idempotency_key) {
     std::string request;
     request.reserve(ctx.method.size() + ctx.path.size() + ctx.body.size() + 2);
     request.append(ctx.method).append(" ").append(ctx.path).append("\n").append(ctx.body);
     command.idempotency =
-        engine::Idempotency{std::string(*ctx.idempotency_key), sha256_hex(request)};
+        engine::Idempotency{write.natural_idempotency_key ? *write.natural_idempotency_key
+                                                          : std::string(*ctx.idempotency_key),
+                            sha256_hex(request)};
   }
   int status = write.success_status;
   auto encode = write.encode;
-  command.render = [status, encode](const engine::Outcome& outcome) {
-    return engine::StoredResponse{status, encode(outcome, true)};
+  auto status_of = write.status_of;
+  command.render = [status, status_of, encode](const engine::Outcome& outcome) {
+    return engine::StoredResponse{status_of ? status_of(outcome) : status, encode(outcome, true)};
   };
   // The context's views die with the request; the completion keeps copies.
   auto on_success = std::move(write.on_success);
@@ -67,11 +70,15 @@ void submit_write(const http::RequestContext& ctx, const http::Responder& respon
   std::string request_id(ctx.request_id);
   ctx.services->engine->submit(
       std::move(command),
-      [respond, status, encode = std::move(encode), on_success = std::move(on_success),
-       path = std::move(path), request_id = std::move(request_id)](engine::Outcome outcome) {
-        // Runs on the engine's writer thread: encoding happens on the I/O
-        // thread so the writer only ever hands over.
-        respond->post([respond, status, encode, on_success, path, request_id,
+      [respond, status, status_of = std::move(status_of), encode = std::move(encode),
+       on_success = std::move(on_success), path = std::move(path),
+       request_id = std::move(request_id)](engine::Outcome outcome) mutable {
+        // Runs on the engine's writer thread, once: encoding happens on the I/O
+        // thread so the writer only ever hands over (moving, not copying, what
+        // the answer needs).
+        respond->post([respond, status, status_of = std::move(status_of),
+                       encode = std::move(encode), on_success = std::move(on_success),
+                       path = std::move(path), request_id = std::move(request_id),
                        outcome = std::move(outcome)] {
           http::Response r;
           if (outcome.replay) {
@@ -80,7 +87,7 @@ void submit_write(const http::RequestContext& ctx, const http::Responder& respon
             r.headers.emplace_back("Idempotent-Replayed", "true");
           } else if (outcome.status.ok()) {
             if (on_success) on_success(outcome);
-            r.status = status;
+            r.status = status_of ? status_of(outcome) : status;
             r.body = encode(outcome, false);
           } else {
             if (outcome.status.code() == ErrorCode::kInternal) {

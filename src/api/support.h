@@ -41,6 +41,12 @@ struct Write {
   std::function<std::string(const engine::Outcome&, bool stored)> encode;
   // Runs on the I/O thread after a success, before the response is sent.
   std::function<void(const engine::Outcome&)> on_success;
+  // A natural idempotency key (e.g. "event:" + the client's event id) used
+  // instead of the Idempotency-Key header, fingerprinted the same way.
+  std::optional<std::string> natural_idempotency_key;
+  // The success status per outcome when it varies (an order replayed from its
+  // platform's event id is 200, not 201); success_status when unset.
+  std::function<int(const engine::Outcome&)> status_of;
 };
 
 // Submits the write with the request's Idempotency-Key (fingerprint:

@@ -16,6 +16,10 @@
 #include "http/server.h"
 #include "jobs/scheduler.h"
 
+namespace loyalty::assets {
+const std::vector<std::pair<std::string_view, std::string_view>>& files();
+}  // namespace loyalty::assets
+
 namespace loyalty::cli {
 namespace {
 
@@ -45,6 +49,15 @@ Result<engine::ProgramCreated> create_demo(engine::Engine& engine) {
   auto out = engine.execute(engine::Command{create, std::nullopt, nullptr});
   if (!out.status.ok()) return out.status;
   auto created = std::get<engine::ProgramCreated>(out.value);
+  // Its configuration (examples/demo-program.yaml, embedded) is version 1.
+  std::string_view document;
+  for (const auto& [name, content] : assets::files()) {
+    if (name == "demo-program.yaml") document = content;
+  }
+  engine::PutConfig config{created.program.id, std::string(document), ConfigFormat::kYaml,
+                           "system"};
+  auto configured = engine.execute(engine::Command{config, std::nullopt, nullptr});
+  if (!configured.status.ok()) return configured.status;
   struct DemoMember {
     const char* external_id;
     const char* email;
@@ -136,8 +149,10 @@ int run_serve(const ServeOptions& options) {
 
   auto server = http::Server::start(server_options, **engine, clock, options.db_url);
   if (!server.ok()) return fail("cannot start the HTTP server: " + server.status().message());
+  jobs::JobOptions job_options;
+  job_options.node = jobs::default_node_id();
   jobs::Scheduler scheduler(options.db_url, **engine, clock,
-                            std::chrono::milliseconds(options.jobs_interval_ms));
+                            std::chrono::milliseconds(options.jobs_interval_ms), job_options);
   scheduler.start();
 
   std::string base = "http://" + server_options.host + ":" + std::to_string((*server)->port());
@@ -213,15 +228,19 @@ int run_migrate(const std::string& db_url) {
   return 0;
 }
 
-int run_jobs(const std::string& db_url) {
+int run_jobs(const std::string& db_url, const std::string& job) {
+  auto selection = jobs::parse_job_selection(job);
+  if (!selection.ok()) return fail(selection.status().message());
   SystemClock clock;
   auto engine = engine::Engine::start(db_url, clock);
   if (!engine.ok()) return fail("cannot open the store: " + engine.status().message());
   auto reader = store::open_session(db_url);
   if (!reader.ok()) return fail(reader.status().message());
-  auto n = jobs::run_due_once(**reader, **engine, clock);
-  if (!n.ok()) return fail(n.status().message());
-  std::printf("{\"postings\": %d}\n", *n);
+  jobs::JobOptions options;
+  options.node = jobs::default_node_id();
+  auto counts = jobs::run_jobs_once(**reader, **engine, clock, *selection, options);
+  if (!counts.ok()) return fail(counts.status().message());
+  std::printf("%s\n", jobs::to_json(*counts).c_str());
   return 0;
 }
 

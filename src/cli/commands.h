@@ -22,10 +22,21 @@ struct ProgramCreateOptions {
   std::string points_name = "points";
 };
 
+// `config validate`: a program configuration document checked as the server
+// would for a program with this currency and time zone.
+struct ConfigValidateOptions {
+  std::string file;
+  std::string currency = "USD";
+  std::string timezone = "UTC";
+};
+
 int run_serve(const ServeOptions& options);
 int run_program_create(const ProgramCreateOptions& options);
 int run_verify(const std::string& db_url);
 int run_migrate(const std::string& db_url);
-int run_jobs(const std::string& db_url);
+// Exit 0 when valid, 1 when not (one line per error on stderr), 2 for bad options.
+int run_config_validate(const ConfigValidateOptions& options);
+// `job`: vesting, expiry, birthdays, anniversaries or all (jobs::parse_job_selection).
+int run_jobs(const std::string& db_url, const std::string& job = "all");
 
 }  // namespace loyalty::cli

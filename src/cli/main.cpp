@@ -4,7 +4,8 @@
 //   loyaltyd program create --db URL --name NAME --currency USD --timezone Europe/Berlin
 //   loyaltyd verify  --db URL
 //   loyaltyd migrate --db URL
-//   loyaltyd jobs run --db URL
+//   loyaltyd jobs run --db URL [--job vesting|expiry|birthdays|anniversaries|all]
+//   loyaltyd config validate FILE [--currency USD] [--timezone UTC]
 //
 // Errors print one line to stderr and exit non-zero.
 #include <CLI/CLI.hpp>
@@ -51,8 +52,25 @@ int main(int argc, char** argv) {
   migrate_cmd->add_option("--db", db_url, "sqlite:PATH or postgresql://...")->required();
   auto* jobs_cmd = app.add_subcommand("jobs", "Run background jobs once");
   jobs_cmd->require_subcommand(1);
-  auto* jobs_run = jobs_cmd->add_subcommand("run", "Vest and expire everything due now");
+  auto* jobs_run =
+      jobs_cmd->add_subcommand("run", "Run due scheduled work once and print what it did");
   jobs_run->add_option("--db", db_url, "sqlite:PATH or postgresql://...")->required();
+  std::string job = "all";
+  jobs_run->add_option("--job", job, "vesting, expiry, birthdays, anniversaries or all")
+      ->default_val("all");
+
+  loyalty::cli::ConfigValidateOptions config_validate;
+  auto* config_cmd = app.add_subcommand("config", "Program configuration documents");
+  config_cmd->require_subcommand(1);
+  auto* config_validate_cmd = config_cmd->add_subcommand(
+      "validate", "Validate a configuration document (YAML or JSON) offline");
+  config_validate_cmd->add_option("FILE", config_validate.file, "The document")->required();
+  config_validate_cmd
+      ->add_option("--currency", config_validate.currency, "The program's ISO 4217 currency")
+      ->default_val("USD");
+  config_validate_cmd
+      ->add_option("--timezone", config_validate.timezone, "The program's IANA time zone")
+      ->default_val("UTC");
 
   try {
     app.parse(argc, argv);
@@ -70,6 +88,7 @@ int main(int argc, char** argv) {
   if (create_cmd->parsed()) return loyalty::cli::run_program_create(create);
   if (verify_cmd->parsed()) return loyalty::cli::run_verify(db_url);
   if (migrate_cmd->parsed()) return loyalty::cli::run_migrate(db_url);
-  if (jobs_run->parsed()) return loyalty::cli::run_jobs(db_url);
+  if (config_validate_cmd->parsed()) return loyalty::cli::run_config_validate(config_validate);
+  if (jobs_run->parsed()) return loyalty::cli::run_jobs(db_url, job);
   return 2;
 }

@@ -68,7 +68,7 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
       }));
   LOYALTY_RETURN_IF_ERROR(
       db.query("SELECT program_id, member_id, available, pending, lifetime_earned, lifetime_spent, "
-               "expired, adjusted, transferred_net, next_due_at FROM balances",
+               "expired, adjusted, transferred_net, next_due_at, rolling_expires_at FROM balances",
                {}, [&](const store::Row& r) {
                  MemberState& m = members[Key{r.get_int(0), r.get_int(1)}];
                  m.has_stored = true;
@@ -80,6 +80,7 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
                  m.stored.adjusted = Points{r.get_int(7)};
                  m.stored.transferred_net = Points{r.get_int(8)};
                  if (!r.is_null(9)) m.stored.next_due_at = Instant{r.get_int(9)};
+                 if (!r.is_null(10)) m.stored.rolling_expires_at = Instant{r.get_int(10)};
                }));
   std::unordered_map<int64_t, LotState> lots;  // lot ids are unique store-wide
   std::map<Key, int64_t> lot_program;
@@ -226,6 +227,11 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
               " in a program that forbids it");
     }
     if (computed.pending.value < 0) problem(name + ": negative pending balance");
+    // Rolling expiry makes every available point due when it passes.
+    if (m.stored.rolling_expires_at && m.lots_available > 0 &&
+        (!m.earliest_due || m.stored.rolling_expires_at->micros_since_epoch < *m.earliest_due)) {
+      m.earliest_due = m.stored.rolling_expires_at->micros_since_epoch;
+    }
     if (m.earliest_due &&
         (!m.stored.next_due_at || m.stored.next_due_at->micros_since_epoch > *m.earliest_due)) {
       problem(name + ": a lot is due at " + format_rfc3339(Instant{*m.earliest_due}) +

@@ -35,12 +35,16 @@ struct LotTag {
 struct ApiKeyTag {
   static constexpr std::string_view kPrefix = "key_";
 };
+struct OrderTag {
+  static constexpr std::string_view kPrefix = "ord_";
+};
 
 using ProgramId = Id<ProgramTag>;
 using MemberId = Id<MemberTag>;
 using PostingId = Id<PostingTag>;
 using LotId = Id<LotTag>;
 using ApiKeyId = Id<ApiKeyTag>;
+using OrderId = Id<OrderTag>;
 
 template <typename Tag>
 std::string format_id(Id<Tag> id) {

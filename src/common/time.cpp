@@ -28,19 +28,42 @@ std::string format_rfc3339(Instant t) {
   auto day = floor<days>(tp);
   date::year_month_day ymd{day};
   auto tod = date::make_time(tp - day);
-  char buf[40];
+  int year = int(ymd.year());
   int64_t micros = tod.subseconds().count();
-  if (micros == 0) {
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", int(ymd.year()),
-                  unsigned(ymd.month()), unsigned(ymd.day()), int(tod.hours().count()),
-                  int(tod.minutes().count()), int(tod.seconds().count()));
-  } else {
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", int(ymd.year()),
-                  unsigned(ymd.month()), unsigned(ymd.day()), int(tod.hours().count()),
-                  int(tod.minutes().count()), int(tod.seconds().count()),
-                  static_cast<long long>(micros));
+  if (year < 0 || year > 9999) {
+    char buf[48];
+    if (micros == 0) {
+      std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", year, unsigned(ymd.month()),
+                    unsigned(ymd.day()), int(tod.hours().count()), int(tod.minutes().count()),
+                    int(tod.seconds().count()));
+    } else {
+      std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", year,
+                    unsigned(ymd.month()), unsigned(ymd.day()), int(tod.hours().count()),
+                    int(tod.minutes().count()), int(tod.seconds().count()),
+                    static_cast<long long>(micros));
+    }
+    return buf;
   }
-  return buf;
+  // Every response carries timestamps: digits by hand rather than snprintf.
+  char buf[28] = "0000-00-00T00:00:00.000000Z";
+  auto put = [&buf](size_t at, int64_t value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      buf[at + static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, year, 4);
+  put(5, unsigned(ymd.month()), 2);
+  put(8, unsigned(ymd.day()), 2);
+  put(11, tod.hours().count(), 2);
+  put(14, tod.minutes().count(), 2);
+  put(17, tod.seconds().count(), 2);
+  if (micros == 0) {
+    buf[19] = 'Z';
+    return std::string(buf, 20);
+  }
+  put(20, micros, 6);
+  return std::string(buf, 27);
 }
 
 std::optional<Instant> parse_rfc3339(std::string_view s) {

@@ -53,12 +53,14 @@ const char* to_string(PostingKind k) {
       return "vesting";
     case PostingKind::kExpiry:
       return "expiry";
+    case PostingKind::kClawback:
+      return "clawback";
   }
   return "?";
 }
 
 std::optional<PostingKind> parse_posting_kind(std::string_view s) {
-  for (int i = 0; i <= 6; ++i) {
+  for (int i = 0; i <= static_cast<int>(PostingKind::kClawback); ++i) {
     auto k = static_cast<PostingKind>(i);
     if (s == to_string(k)) return k;
   }
@@ -110,6 +112,15 @@ std::optional<Instant> earliest_due(const std::vector<Lot>& lots) {
     if (lot.remaining.value <= 0) continue;
     if (lot.pending) consider(lot.available_at);
     consider(lot.expires_at);
+  }
+  return due;
+}
+
+std::optional<Instant> earliest_due(const Balance& balance, const std::vector<Lot>& lots) {
+  std::optional<Instant> due = earliest_due(lots);
+  if (balance.rolling_expires_at && balance.available.value > 0 &&
+      (!due || *balance.rolling_expires_at < *due)) {
+    due = balance.rolling_expires_at;
   }
   return due;
 }
@@ -326,11 +337,11 @@ class Workspace {
         after.push_back(l);
       }
       if (st.lots_loaded) {
-        st.balance.next_due_at = earliest_due(after);
+        st.balance.next_due_at = earliest_due(st.balance, after);
       } else {
         // Lots were not loaded: only new lots were added, so the old value
         // stays a lower bound of the truth, and the new lots may come earlier.
-        std::optional<Instant> due = earliest_due(after);
+        std::optional<Instant> due = earliest_due(st.balance, after);
         if (due && (!st.balance.next_due_at || *due < *st.balance.next_due_at)) {
           st.balance.next_due_at = due;
         }
@@ -399,7 +410,11 @@ Result<LedgerPlan> plan_credit(const Program& program, const MemberLedger& membe
   LOYALTY_RETURN_IF_ERROR(check_points_range(request.points, "points"));
   LOYALTY_RETURN_IF_ERROR(check_text(request.reason, kMaxReasonLength, "reason"));
   LOYALTY_RETURN_IF_ERROR(check_text(request.source, kMaxSourceLength, "source"));
-  bool pending = request.available_at.has_value() && *request.available_at > now;
+  if (request.pending_until_scheduled && request.available_at) {
+    return invalid("available_at must be empty for points pending until scheduled");
+  }
+  bool pending = request.pending_until_scheduled ||
+                 (request.available_at.has_value() && *request.available_at > now);
   if (request.expires_at) {
     if (*request.expires_at <= now) return invalid("expires_at must be in the future");
     if (pending && *request.expires_at <= *request.available_at) {
@@ -423,6 +438,7 @@ Result<LedgerPlan> plan_credit(const Program& program, const MemberLedger& membe
   p.reason = request.reason;
   p.source = request.source;
   p.actor = request.actor;
+  p.order = request.order;
   return ws.finish(std::move(p));
 }
 
@@ -552,6 +568,11 @@ Result<LedgerPlan> plan_reversal(const Program& program, const Posting& original
                   std::string("a ") + to_string(original.kind) +
                       " posting cannot be reversed; post an adjustment instead");
   }
+  if (original.order.valid()) {
+    return Status(ErrorCode::kNotReversible,
+                  "the points of an order change with the order: refund or cancel " +
+                      format_id(original.order) + " instead");
+  }
   Workspace ws(program, now);
   for (const auto& [id, ml] : members) ws.add_member(ml);
 
@@ -677,8 +698,11 @@ std::optional<LedgerPlan> plan_vesting(const Program& program, const MemberLedge
 std::optional<LedgerPlan> plan_expiry(const Program& program, const MemberLedger& member,
                                       Instant now) {
   std::vector<const Lot*> due;
+  const bool rolling_passed =
+      member.balance.rolling_expires_at && *member.balance.rolling_expires_at <= now;
   for (const Lot& lot : member.open_lots) {
-    if (!lot.pending && lot.remaining.value > 0 && lot.expires_at && *lot.expires_at <= now) {
+    if (!lot.pending && lot.remaining.value > 0 &&
+        (rolling_passed || (lot.expires_at && *lot.expires_at <= now))) {
       due.push_back(&lot);
     }
   }
@@ -730,6 +754,99 @@ Status check_plan_invariants(const LedgerPlan& plan) {
     if (b.pending.value < 0) return Status(ErrorCode::kInternal, "negative pending balance");
   }
   return {};
+}
+
+Result<ClawbackPlan> plan_clawback(const Program& program, const MemberLedger& member,
+                                   const ClawbackRequest& request, Instant now) {
+  LOYALTY_RETURN_IF_ERROR(check_points_range(request.points, "points"));
+  LOYALTY_RETURN_IF_ERROR(check_text(request.reason, kMaxReasonLength, "reason"));
+  LOYALTY_ASSERT_MSG(member.lots_loaded, "a clawback needs the member's lots");
+  Workspace ws(program, now);
+  ws.add_member(member);
+  MemberId m = member.member.id;
+  Points left = request.points;
+  // 1. The order's own lot, pending or available.
+  if (request.lot.valid()) {
+    if (Lot* lot = ws.find_lot(m, request.lot); lot != nullptr && lot->remaining.value > 0) {
+      Points t{std::min(left.value, lot->remaining.value)};
+      LOYALTY_RETURN_IF_ERROR(ws.add_entry(
+          m, lot->pending ? Account::kPending : Account::kAvailable, LotRef{lot->id, -1}, -t));
+      left -= t;
+    }
+  }
+  // 2. The member's other available points (in consumption order).
+  Points spendable{std::max<int64_t>(0, ws.balance(m).available.value)};
+  if (left.value > 0 && spendable.value > 0) {
+    Points t{std::min(left.value, spendable.value)};
+    LOYALTY_RETURN_IF_ERROR(ws.take_available(m, t, /*allow_deficit=*/false));
+    left -= t;
+  }
+  // 3. The shortfall, as the program's policy says.
+  if (left.value > 0 && request.shortfall == ClawbackShortfall::kDebt && allow_deficit(program)) {
+    LOYALTY_RETURN_IF_ERROR(ws.take_available(m, left, /*allow_deficit=*/true));
+    left = Points{0};
+  }
+  if (left.value > 0 && request.shortfall == ClawbackShortfall::kPendingThenWriteOff) {
+    // Points that would vest last go first; unscheduled ones are the latest.
+    std::vector<const Lot*> pending;
+    for (const Lot& lot : member.open_lots) {
+      if (lot.pending && lot.id != request.lot) pending.push_back(&lot);
+    }
+    std::sort(pending.begin(), pending.end(), [](const Lot* a, const Lot* b) {
+      if (a->available_at.has_value() != b->available_at.has_value()) {
+        return !a->available_at.has_value();
+      }
+      if (a->available_at && *a->available_at != *b->available_at) {
+        return *a->available_at > *b->available_at;
+      }
+      return a->id > b->id;
+    });
+    for (const Lot* original : pending) {
+      if (left.value == 0) break;
+      Lot* lot = ws.find_lot(m, original->id);
+      Points t{std::min(left.value, lot->remaining.value)};
+      if (t.value == 0) continue;
+      LOYALTY_RETURN_IF_ERROR(ws.add_entry(m, Account::kPending, LotRef{lot->id, -1}, -t));
+      left -= t;
+    }
+  }
+  ClawbackPlan out;
+  out.taken = request.points - left;
+  out.written_off = left;
+  if (out.taken.value == 0) return out;
+  LOYALTY_RETURN_IF_ERROR(ws.add_entry(m, Account::kIssuance, LotRef{}, out.taken));
+  Posting p = base_posting(program, m, PostingKind::kClawback, now);
+  p.reason = request.reason;
+  p.source = "order";
+  p.actor = request.actor;
+  p.order = request.order;
+  LOYALTY_ASSIGN_OR_RETURN(LedgerPlan plan, ws.finish(std::move(p)));
+  out.plan = std::move(plan);
+  LOYALTY_ASSERT(out.taken.value + out.written_off.value == request.points.value);
+  return out;
+}
+
+Result<VestingSchedule> plan_schedule_vesting(const MemberLedger& member, LotId lot_id,
+                                              Instant available_at) {
+  LOYALTY_ASSERT_MSG(member.lots_loaded, "scheduling vesting needs the member's lots");
+  std::vector<Lot> after = member.open_lots;
+  Lot* lot = nullptr;
+  for (Lot& l : after) {
+    if (l.id == lot_id) lot = &l;
+  }
+  if (lot == nullptr || !lot->pending || lot->available_at.has_value()) {
+    return Status(ErrorCode::kInternal,
+                  format_id(lot_id) + " is not an unscheduled pending lot of the member");
+  }
+  lot->available_at = available_at;
+  VestingSchedule out{member.member.id, lot_id, available_at, std::nullopt};
+  out.next_due_at = earliest_due(member.balance, after);
+  // Never later than before: next_due_at may be early, never late.
+  if (member.balance.next_due_at &&
+      (!out.next_due_at || *member.balance.next_due_at < *out.next_due_at)) {
+    out.next_due_at = member.balance.next_due_at;
+  }
+  return out;
 }
 
 }  // namespace loyalty

@@ -47,7 +47,17 @@ inline bool is_member_balance_account(Account a) {
   return a == Account::kAvailable || a == Account::kPending;
 }
 
-enum class PostingKind { kCredit, kDebit, kAdjustment, kTransfer, kReversal, kVesting, kExpiry };
+// kClawback: points an order refund or cancellation takes back (domain/order.h).
+enum class PostingKind {
+  kCredit,
+  kDebit,
+  kAdjustment,
+  kTransfer,
+  kReversal,
+  kVesting,
+  kExpiry,
+  kClawback,
+};
 const char* to_string(PostingKind k);
 std::optional<PostingKind> parse_posting_kind(std::string_view s);
 
@@ -97,6 +107,10 @@ struct Balance {
   // when none will. May be earlier than the truth (then a catch-up finds nothing),
   // never later.
   std::optional<Instant> next_due_at;
+  // Rolling expiry (domain/expiry.h): when set and it passes, every available
+  // point of the member expires. Moved forward by each activity; not a sum of
+  // entries. next_due_at is never later than it while available > 0.
+  std::optional<Instant> rolling_expires_at;
   friend bool operator==(const Balance&, const Balance&) = default;
 };
 
@@ -114,6 +128,10 @@ struct Posting {
   std::string reason_code;  // adjustments: a machine-readable code
   std::string actor;        // who asked for it: "key_3", "key_3:alice@shop.com", "system"
   PostingId reverses;       // for a reversal: the posting it compensates
+  OrderId order;            // the order whose payment, refund or cancellation made it
+  // The program configuration version that was active when it was made (see
+  // domain/program_config.h); 0 for postings made before any configuration.
+  int config_version = 0;
   Instant created_at;
   std::vector<Entry> entries;
 };
@@ -162,6 +180,10 @@ struct CreditRequest {
   std::string source = "api";
   std::string actor;
   std::optional<Instant> available_at;  // in the future: pending until then
+  // Pending with no vesting instant yet (an order's points wait for delivery);
+  // plan_schedule_vesting sets it later. available_at must then be empty.
+  bool pending_until_scheduled = false;
+  OrderId order;  // recorded on the posting
   std::optional<Instant> expires_at;
 };
 
@@ -210,16 +232,63 @@ Result<LedgerPlan> plan_reversal(const Program& program, const Posting& original
 // Vests every pending lot whose available_at <= now; nullopt when none is due.
 std::optional<LedgerPlan> plan_vesting(const Program& program, const MemberLedger& member,
                                        Instant now);
-// Expires every available lot whose expires_at <= now; nullopt when none is due.
+// Expires every available lot whose expires_at <= now, and every available lot
+// when the member's rolling_expires_at <= now; nullopt when none is due.
 std::optional<LedgerPlan> plan_expiry(const Program& program, const MemberLedger& member,
                                       Instant now);
 
-// Earliest vesting/expiry instant among open lots (the value next_due_at should have).
+// Earliest vesting/expiry instant among open lots.
 std::optional<Instant> earliest_due(const std::vector<Lot>& open_lots);
+// The value next_due_at should have: earliest_due(open_lots), and the rolling
+// expiry while the member has available points.
+std::optional<Instant> earliest_due(const Balance& balance, const std::vector<Lot>& open_lots);
 
 // Checks that a plan is internally consistent: entries sum to zero, every member
 // entry's lot is known, no lot goes negative. Called by the engine before every
 // write (LOYALTY_ASSERT): a violation is a bug, never user input.
 Status check_plan_invariants(const LedgerPlan& plan);
+
+// ---- Orders: taking earned points back, scheduling their vesting ----
+
+// What happens to points a clawback should take but the member no longer has
+// (EarningPolicy::refund_overspend).
+enum class ClawbackShortfall {
+  kDebt,                 // a debt, if the program allows a negative balance; else written off
+  kPendingThenWriteOff,  // from the member's other pending points, the rest written off
+  kWriteOff,             // written off: the member keeps them
+};
+
+struct ClawbackRequest {
+  LotId lot;  // the lot the order's credit created; taken from first (may be gone)
+  Points points;
+  ClawbackShortfall shortfall = ClawbackShortfall::kDebt;
+  std::string reason;
+  std::string actor;
+  OrderId order;
+};
+
+struct ClawbackPlan {
+  std::optional<LedgerPlan> plan;  // none when nothing could be taken
+  Points taken;                    // taken from the member: plan's issuance entry
+  Points written_off;              // points - taken
+};
+
+// Takes back up to `points` earned points: from the order's lot (pending or
+// available), then the member's other available points, then as `shortfall`
+// says. Works on blocked members. Needs the member's lots.
+Result<ClawbackPlan> plan_clawback(const Program& program, const MemberLedger& member,
+                                   const ClawbackRequest& request, Instant now);
+
+// Sets when a pending lot created with pending_until_scheduled vests: not a
+// posting (no points move), a change of the lot and of next_due_at.
+struct VestingSchedule {
+  MemberId member;
+  LotId lot;
+  Instant available_at;
+  std::optional<Instant> next_due_at;  // the member's new next_due_at
+};
+// kInternal when the lot is not an open, unscheduled pending lot of the member.
+Result<VestingSchedule> plan_schedule_vesting(const MemberLedger& member, LotId lot,
+                                              Instant available_at);
 
 }  // namespace loyalty

@@ -51,6 +51,7 @@ struct EligibleSpendPolicy {
   // Items in these categories never count (gift cards bought with money must not
   // earn twice).
   std::vector<std::string> excluded_categories = {"gift_card"};
+  friend bool operator==(const EligibleSpendPolicy&, const EligibleSpendPolicy&) = default;
 };
 
 // When the points of a paid order vest (become available).
@@ -77,21 +78,23 @@ struct EarningPolicy {
   int guest_order_claim_days = 30;
   // Upper bound on the points one order or event may earn in total; 0 = none.
   int64_t max_points_per_order = 0;
+  friend bool operator==(const EarningPolicy&, const EarningPolicy&) = default;
 };
 
 enum class ExpiryMode {
-  kNone,           // "none": points never expire
-  kAfterEarn,      // "after_earn": each lot expires `months` after it was earned
-  kRolling,        // "rolling": all points expire `months` after the member's last activity
-  kFixedDate,      // "fixed_date": points earned in a year expire on month/day of the next year
+  kNone,       // "none": points never expire
+  kAfterEarn,  // "after_earn": each lot expires `months` after it was earned
+  kRolling,    // "rolling": all points expire `months` after the member's last activity
+  kFixedDate,  // "fixed_date": points earned in a year expire on month/day of the next year
 };
 
 struct ExpiryPolicy {
   ExpiryMode mode = ExpiryMode::kNone;
-  int months = 12;                // after_earn, rolling: 1..120
-  int fixed_month = 12;           // fixed_date: 1..12
-  int fixed_day = 31;             // fixed_date: 1..31 (clamped to the month's length)
-  int warn_days_before = 14;      // "points expiring soon" event; 0 = no warning
+  int months = 12;            // after_earn, rolling: 1..120
+  int fixed_month = 12;       // fixed_date: 1..12
+  int fixed_day = 31;         // fixed_date: 1..31 (clamped to the month's length)
+  int warn_days_before = 14;  // "points expiring soon" event; 0 = no warning
+  friend bool operator==(const ExpiryPolicy&, const ExpiryPolicy&) = default;
 };
 
 // What starts an earn rule.
@@ -130,6 +133,7 @@ struct EarnCap {
   // cap counts per distinct value (e.g. `event.attributes.product_id`: one review
   // reward per product). Empty = one counter.
   std::string distinct_by;
+  friend bool operator==(const EarnCap&, const EarnCap&) = default;
 };
 
 struct EarnRule {
@@ -138,13 +142,13 @@ struct EarnRule {
   EarnTrigger trigger = EarnTrigger::kOrder;
   std::string event_type;  // kEvent only: [a-z0-9_.-]{1,64}
   EarnKind kind = EarnKind::kFixed;
-  int64_t points = 0;      // kFixed
-  bool per_unit = false;   // kFixed with item_filter: per unit instead of once
-  Decimal points_per_unit; // kSpend
-  Decimal multiplier;      // kMultiplier: > 0
-  std::string formula;     // kFormula: expression of type int or decimal (rounded)
-  std::string condition;   // bool expression; empty = always
-  std::string item_filter; // bool expression over `item`; empty = whole order
+  int64_t points = 0;           // kFixed
+  bool per_unit = false;        // kFixed with item_filter: per unit instead of once
+  Decimal points_per_unit;      // kSpend
+  Decimal multiplier;           // kMultiplier: > 0
+  std::string formula;          // kFormula: expression of type int or decimal (rounded)
+  std::string condition;        // bool expression; empty = always
+  std::string item_filter;      // bool expression over `item`; empty = whole order
   int64_t min_order_minor = 0;  // order rules: minimum eligible spend; 0 = none
   bool first_order_only = false;
   // Local date-times in the program's time zone; the rule is active within
@@ -162,6 +166,7 @@ struct EarnRule {
   // Pending until vested (order rules follow EarningPolicy; other triggers vest
   // after this many days, 0 = available at once).
   int pending_days = 0;
+  friend bool operator==(const EarnRule&, const EarnRule&) = default;
 };
 
 struct ProgramConfig {
@@ -175,6 +180,7 @@ struct ProgramConfig {
   std::string campaigns_json = "[]";
   std::string challenges_json = "[]";
   std::string referrals_json = "{}";
+  friend bool operator==(const ProgramConfig&, const ProgramConfig&) = default;
 };
 
 // Limits on a document, checked by validation and documented.

@@ -4,7 +4,12 @@
 #include <set>
 
 #include "common/assert.h"
+#include "domain/expiry.h"
+#include "engine/config_commands.h"
 #include "engine/engine.h"
+#include "engine/job_commands.h"
+#include "engine/order_commands.h"
+#include "engine/outbox.h"
 
 namespace loyalty::engine {
 namespace {
@@ -53,20 +58,32 @@ Result<int> catch_up(StoreSession& s, const Program& program, const Member& memb
                      const Balance& balance) {
   if (!balance.next_due_at || *balance.next_due_at > now) return 0;
   int written = 0;
-  LOYALTY_ASSIGN_OR_RETURN(MemberLedger ml, load_ledger(s, member));
+  // `balance` was just read by the caller: only the lots are missing.
+  MemberLedger ml;
+  ml.member = member;
+  ml.balance = balance;
+  LOYALTY_ASSIGN_OR_RETURN(ml.open_lots, s.open_lots(member.program_id, member.id));
   if (auto plan = plan_vesting(program, ml, now)) {
     LOYALTY_RETURN_IF_ERROR(s.apply_plan(*plan));
+    LOYALTY_RETURN_IF_ERROR(events::emit_posting_event(s, events::kPointsVested, plan->posting));
     ++written;
     LOYALTY_ASSIGN_OR_RETURN(ml, load_ledger(s, member));
   }
   if (auto plan = plan_expiry(program, ml, now)) {
     LOYALTY_RETURN_IF_ERROR(s.apply_plan(*plan));
+    LOYALTY_RETURN_IF_ERROR(events::emit_posting_event(s, events::kPointsExpired, plan->posting));
     ++written;
-    LOYALTY_ASSIGN_OR_RETURN(ml, load_ledger(s, member));
+    // The plan holds the member's state after it: no need to read it back.
+    for (const LotChange& c : plan->lot_changes) {
+      for (Lot& lot : ml.open_lots) {
+        if (lot.id == c.id) lot.remaining = c.remaining;
+      }
+    }
+    ml.balance = plan->balances.at(member.id);
   }
   // next_due_at may only be early, never late; make it exact so the scheduler
   // does not pick the member again.
-  std::optional<Instant> due = earliest_due(ml.open_lots);
+  std::optional<Instant> due = earliest_due(ml.balance, ml.open_lots);
   if (due != ml.balance.next_due_at) {
     LOYALTY_RETURN_IF_ERROR(s.set_next_due_at(program.id, member.id, due));
   }
@@ -160,6 +177,25 @@ Status validate_member(const Member& m) {
 
 }  // namespace
 
+Result<MemberLedger> caught_up_ledger(StoreSession& s, ProgramCache& programs, ProgramId program_id,
+                                      MemberId member_id, Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, programs, program_id, member_id, now));
+  return std::move(ctx.ledger);
+}
+
+Result<Posting> credit_member(StoreSession& s, ProgramCache& programs, ProgramId program_id,
+                              MemberId member_id, CreditRequest request, Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, programs, program_id, member_id, now,
+                                                    /*with_lots=*/false));
+  LOYALTY_ASSIGN_OR_RETURN(auto config, active_program_config(s, programs, ctx.program));
+  apply_expiry_policy(config->expiry, ctx.program.timezone, request, now);
+  LOYALTY_ASSIGN_OR_RETURN(LedgerPlan plan, plan_credit(ctx.program, ctx.ledger, request, now));
+  note_member_activity(config->expiry, ctx.program.timezone, plan, member_id, now);
+  LOYALTY_ASSERT(check_plan_invariants(plan).ok());
+  LOYALTY_RETURN_IF_ERROR(s.apply_plan(plan));
+  return std::move(plan.posting);
+}
+
 Outcome Engine::execute_body(const CommandBody& body, Instant now) {
   StoreSession& s = *session_;
   return std::visit(
@@ -203,6 +239,13 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           m.created_at = now;
           m.updated_at = now;
           OUTCOME_ASSIGN_OR_RETURN(m.id, s.insert_member(m));
+          // The signup bonus of the active configuration (engine/earning_commands.h).
+          OUTCOME_ASSIGN_OR_RETURN(int64_t signup_points,
+                                   award_signup(s, programs_, compiled_configs_, p, m, now));
+          (void)signup_points;
+          // "Join now and claim your points": the new member's guest orders.
+          OUTCOME_ASSIGN_OR_RETURN(ClaimResult claimed, claim_guest_orders(s, programs_, m, now));
+          (void)claimed;
           return success(std::move(m));
         } else if constexpr (std::is_same_v<T, UpdateMember>) {
           OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, c.program_id, c.member_id));
@@ -232,13 +275,18 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           }
           return success(std::move(m));
         } else if constexpr (std::is_same_v<T, Credit>) {
-          OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, programs_, c.program_id, c.member_id,
-                                                            now, /*with_lots=*/false));
-          return write_plan(s, plan_credit(ctx.program, ctx.ledger, c.request, now));
+          OUTCOME_ASSIGN_OR_RETURN(Posting posting, credit_member(s, programs_, c.program_id,
+                                                                  c.member_id, c.request, now));
+          return success(std::move(posting));
         } else if constexpr (std::is_same_v<T, Debit>) {
           OUTCOME_ASSIGN_OR_RETURN(auto ctx,
                                    prepare_member(s, programs_, c.program_id, c.member_id, now));
-          return write_plan(s, plan_debit(ctx.program, ctx.ledger, c.request, now));
+          OUTCOME_ASSIGN_OR_RETURN(auto config, active_program_config(s, programs_, ctx.program));
+          auto plan = plan_debit(ctx.program, ctx.ledger, c.request, now);
+          if (plan.ok()) {
+            note_member_activity(config->expiry, ctx.program.timezone, *plan, c.member_id, now);
+          }
+          return write_plan(s, std::move(plan));
         } else if constexpr (std::is_same_v<T, Adjust>) {
           OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, programs_, c.program_id, c.member_id,
                                                             now, c.request.points.value < 0));
@@ -303,16 +351,49 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
             (void)written;
           }
           return out;
+        } else if constexpr (std::is_same_v<T, RecordEvent>) {
+          OUTCOME_ASSIGN_OR_RETURN(EventRecorded recorded,
+                                   record_event(s, programs_, compiled_configs_, c, now));
+          return success(std::move(recorded));
         } else if constexpr (std::is_same_v<T, CatchUp>) {
           CatchUpResult result;
-          for (const store::DueMember& due : c.members) {
+          std::vector<store::DueMember> members = c.members;
+          if (c.claim_due > 0) {
+            OUTCOME_ASSIGN_OR_RETURN(auto claimed, s.claim_due_members(now, c.claim_due));
+            members.insert(members.end(), claimed.begin(), claimed.end());
+          }
+          for (const store::DueMember& due : members) {
             OUTCOME_ASSIGN_OR_RETURN(Program p, programs_.get(s, due.program_id));
-            OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, due.program_id, due.member_id));
+            // Vesting and expiry need only the member's ids (they apply to
+            // blocked members too): no need to read the member row.
+            Member m;
+            m.program_id = due.program_id;
+            m.id = due.member_id;
             OUTCOME_ASSIGN_OR_RETURN(Balance b, s.get_balance(due.program_id, due.member_id));
             OUTCOME_ASSIGN_OR_RETURN(int n, catch_up(s, p, m, now, b));
             result.postings += n;
+            ++result.members;
           }
           return success(result);
+        } else if constexpr (std::is_same_v<T, RunProgramJob>) {
+          OUTCOME_ASSIGN_OR_RETURN(JobStepResult step, run_program_job(s, programs_, c, now));
+          return success(step);
+        } else if constexpr (std::is_same_v<T, PutConfig>) {
+          OUTCOME_ASSIGN_OR_RETURN(store::StoredConfig stored, put_config(s, programs_, c, now));
+          return success(std::move(stored));
+        } else if constexpr (std::is_same_v<T, CreateOrder>) {
+          OUTCOME_ASSIGN_OR_RETURN(OrderResult r, create_order(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, UpdateOrderStatus>) {
+          OUTCOME_ASSIGN_OR_RETURN(OrderResult r, update_order_status(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, RefundOrder>) {
+          OUTCOME_ASSIGN_OR_RETURN(OrderResult r, refund_order(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, ClaimGuestOrders>) {
+          OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, c.program_id, c.member_id));
+          OUTCOME_ASSIGN_OR_RETURN(ClaimResult r, claim_guest_orders(s, programs_, m, now));
+          return success(std::move(r));
         }
       },
       body);

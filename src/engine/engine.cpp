@@ -65,6 +65,50 @@ Result<Program> ProgramCache::get(store::StoreSession& session, ProgramId id) {
   return *found;
 }
 
+Result<std::shared_ptr<const ProgramConfig>> ProgramCache::get_config(store::StoreSession& session,
+                                                                      ProgramId id) {
+  auto now = std::chrono::steady_clock::now();
+  auto it = configs_.find(id.value);
+  if (it != configs_.end() && now - it->second.loaded_at < ttl_) return it->second.config;
+  LOYALTY_ASSIGN_OR_RETURN(Program program, get(session, id));
+  // The newest version's number first (no document text): most checks find
+  // the cached version still current.
+  LOYALTY_ASSIGN_OR_RETURN(auto newest, session.list_configs(id, 0, 1));
+  const int version = newest.empty() ? 0 : newest.front().version;
+  std::shared_ptr<const ProgramConfig> config;
+  if (it != configs_.end() && it->second.config->version == version) {
+    config = it->second.config;  // unchanged: no need to parse again
+  } else if (version == 0) {
+    config = std::make_shared<const ProgramConfig>();
+  } else {
+    LOYALTY_ASSIGN_OR_RETURN(auto stored, session.find_config(id, version));
+    if (!stored) {
+      return Status(ErrorCode::kInternal, "configuration version " + std::to_string(version) +
+                                              " of " + format_id(id) + " vanished");
+    }
+    // The stored canonical JSON was valid when stored; it names instants in
+    // UTC and amounts in the program's currency, which never changes.
+    ConfigContext ctx{program.currency, currency_exponent(program.currency).value_or(2),
+                      program.timezone};
+    ConfigParseResult parsed = parse_config_document(stored->canonical_json, ctx);
+    if (!parsed.ok()) {
+      return Status(ErrorCode::kInternal,
+                    "stored configuration version " + std::to_string(stored->version) + " of " +
+                        format_id(id) + " no longer parses: " +
+                        format_config_error(parsed.errors.front(), "canonical_json"));
+    }
+    parsed.config->version = stored->version;
+    config = std::make_shared<const ProgramConfig>(std::move(*parsed.config));
+  }
+  configs_[id.value] = ConfigEntry{config, now};
+  return config;
+}
+
+void ProgramCache::set_config(ProgramId id, std::shared_ptr<const ProgramConfig> config) {
+  LOYALTY_ASSERT(config != nullptr && config->version > 0);
+  configs_[id.value] = ConfigEntry{std::move(config), std::chrono::steady_clock::now()};
+}
+
 // ---- Lifecycle ----
 
 Result<std::unique_ptr<Engine>> Engine::start(std::string_view db_url, const Clock& clock,
@@ -96,6 +140,12 @@ Engine::Engine(std::unique_ptr<store::StoreSession> session, const Clock& clock,
       clock_(clock),
       options_(options) {
   LOYALTY_ASSERT(options_.max_batch_commands > 0 && options_.max_queue_commands > 0);
+  // Every posting the engine writes records the configuration version that
+  // was active when it was made.
+  session_->set_config_version_source([this](ProgramId program) -> Result<int> {
+    LOYALTY_ASSIGN_OR_RETURN(auto config, programs_.get_config(*session_, program));
+    return config->version;
+  });
   writer_ = std::thread([this] { run(); });
 }
 

@@ -38,6 +38,8 @@
 #include "domain/ledger.h"
 #include "domain/member.h"
 #include "domain/program.h"
+#include "domain/program_config.h"
+#include "engine/earning_commands.h"
 #include "store/store.h"
 
 namespace loyalty::engine {
@@ -69,8 +71,8 @@ struct UpdateProgram {
 
 // The scopes an API key may hold. "*" grants all of them.
 inline constexpr const char* kAllScopes[] = {
-    "program:read",  "program:write", "keys:write",   "members:read",
-    "members:write", "ledger:read",   "ledger:write",
+    "program:read", "program:write", "keys:write",  "members:read", "members:write",
+    "ledger:read",  "ledger:write",  "orders:read", "orders:write",
 };
 bool is_known_scope(std::string_view scope);
 
@@ -135,13 +137,79 @@ struct Reverse {
   std::string actor;
 };
 // Vests and expires the due lots of these members (the scheduler's work item).
+// With claim_due > 0 it also claims up to that many due members itself
+// (StoreSession::claim_due_members: SKIP LOCKED on PostgreSQL). Emits
+// points.vested / points.expired outbox events.
 struct CatchUp {
   std::vector<store::DueMember> members;
+  int claim_due = 0;
+};
+// One step of a per-program scheduled job (src/jobs, docs/jobs.md): at most
+// max_items items, in one transaction, under the job's state row lock.
+enum class ProgramJob { kBirthdays, kAnniversaries, kExpiryWarnings };
+const char* to_string(ProgramJob job);
+struct RunProgramJob {
+  ProgramId program_id;
+  ProgramJob job = ProgramJob::kBirthdays;
+  int max_items = 200;
+  int catch_up_days = 7;  // occasions: days a late job still awards
+  std::string node;       // recorded as job_state.last_run_by
 };
 
-using CommandBody =
-    std::variant<CreateProgram, UpdateProgram, CreateApiKey, RevokeApiKey, EnrollMember,
-                 UpdateMember, SetMemberStatus, Credit, Debit, Adjust, Transfer, Reverse, CatchUp>;
+// Validates a configuration document (domain/config_document.h) and stores it
+// as the program's next version, which becomes the active one. An invalid
+// document fails with kInvalidConfig (invalid_config_status) and changes nothing.
+struct PutConfig {
+  ProgramId program_id;
+  std::string document;
+  ConfigFormat format = ConfigFormat::kYaml;
+  std::string actor;
+};
+
+// ---- Orders (engine/order_commands.cpp, docs/orders.md) ----
+
+// Who an order belongs to: a member (by id or external id), or a guest shop
+// customer (external id and/or email) whose order a member may claim later.
+struct OrderCustomer {
+  MemberId member_id;
+  std::string member_external_id;
+  std::string customer_external_id;
+  std::string customer_email;
+};
+// POST /v1/orders. The order's totals are computed (validate_new_order). A
+// `paid` status (with paid_at, default placed_at) earns at once. An order with
+// the same external id and the same request is a replay; with another request
+// kConflict.
+struct CreateOrder {
+  ProgramId program_id;
+  Order order;  // id, program_id, totals, status and timestamps are assigned
+  OrderCustomer customer;
+  OrderStatus status = OrderStatus::kPlaced;  // placed or paid
+  std::optional<Instant> paid_at;
+  std::string event_id;  // the platform's event id of the creation, optional
+};
+struct UpdateOrderStatus {
+  ProgramId program_id;
+  OrderId order_id;
+  StatusChange change;
+};
+struct RefundOrder {
+  ProgramId program_id;
+  OrderId order_id;
+  RefundChange change;
+};
+// Attaches the member's guest orders (same customer external id or email,
+// placed within EarningPolicy::guest_order_claim_days before enrollment) and
+// credits their points. EnrollMember runs it too.
+struct ClaimGuestOrders {
+  ProgramId program_id;
+  MemberId member_id;
+};
+
+using CommandBody = std::variant<CreateProgram, UpdateProgram, CreateApiKey, RevokeApiKey,
+                                 EnrollMember, UpdateMember, SetMemberStatus, Credit, Debit, Adjust,
+                                 Transfer, Reverse, CatchUp, RunProgramJob, PutConfig, CreateOrder,
+                                 UpdateOrderStatus, RefundOrder, ClaimGuestOrders, RecordEvent>;
 
 // ---- Outcomes ----
 
@@ -159,11 +227,30 @@ struct ProgramCreated {
   ApiKeyCreated key;
 };
 struct CatchUpResult {
-  int postings = 0;
+  int postings = 0;  // vesting and expiry postings written
+  int members = 0;   // members caught up (claimed or given)
+};
+struct JobStepResult {
+  int items = 0;          // awards or warnings written
+  bool complete = false;  // nothing left to do now
+  bool skipped = false;   // another node holds the job (PostgreSQL)
+};
+
+// An order after a command, with what its view needs.
+struct OrderResult {
+  Order order;
+  std::vector<OrderEvent> timeline;
+  std::optional<Lot> earn_lot;  // the lot of its points (pending or vested), if any
+  bool replayed = false;        // the request or platform event was seen before
+};
+struct ClaimResult {
+  std::vector<OrderResult> orders;  // the orders claimed
+  int64_t points = 0;               // credited for them
 };
 
 using OutcomeValue = std::variant<std::monostate, Program, ProgramCreated, store::ApiKey,
-                                  ApiKeyCreated, Member, Posting, CatchUpResult>;
+                                  ApiKeyCreated, Member, Posting, CatchUpResult, JobStepResult,
+                                  store::StoredConfig, OrderResult, ClaimResult, EventRecorded>;
 
 struct Outcome {
   static Outcome failed(Status status) {
@@ -196,21 +283,40 @@ using Completion = std::function<void(Outcome)>;
 // Programs by id, as the writer reads them. On SQLite every program change goes
 // through this engine, so entries never go stale; on PostgreSQL another node may
 // change a program, so an entry is used for at most `ttl`. Writer thread only.
+//
+// Next to each program it keeps the program's active configuration (its latest
+// stored version, parsed once per version): get_config. A program without a
+// stored configuration has the default ProgramConfig (version 0).
 class ProgramCache {
  public:
   explicit ProgramCache(std::chrono::milliseconds ttl) : ttl_(ttl) {}
   Result<Program> get(store::StoreSession& session, ProgramId id);
-  void invalidate(ProgramId id) { entries_.erase(id.value); }
+  Result<std::shared_ptr<const ProgramConfig>> get_config(store::StoreSession& session,
+                                                          ProgramId id);
+  // After PutConfig stored a new version (in the writer's open transaction).
+  void set_config(ProgramId id, std::shared_ptr<const ProgramConfig> config);
+  void invalidate(ProgramId id) {
+    entries_.erase(id.value);
+    configs_.erase(id.value);
+  }
   // After a rolled-back batch: entries may hold values that never committed.
-  void clear() { entries_.clear(); }
+  void clear() {
+    entries_.clear();
+    configs_.clear();
+  }
 
  private:
   struct Entry {
     Program program;
     std::chrono::steady_clock::time_point loaded_at;
   };
+  struct ConfigEntry {
+    std::shared_ptr<const ProgramConfig> config;
+    std::chrono::steady_clock::time_point loaded_at;
+  };
   std::chrono::milliseconds ttl_;
   std::map<int64_t, Entry> entries_;
+  std::map<int64_t, ConfigEntry> configs_;
 };
 
 struct EngineOptions {
@@ -270,6 +376,7 @@ class Engine {
 
   std::unique_ptr<store::StoreSession> session_;
   ProgramCache programs_;
+  CompiledConfigCache compiled_configs_;  // earn rules of the active configs
   const Clock& clock_;
   EngineOptions options_;
   std::function<void(size_t, int64_t)> batch_observer_;

@@ -58,7 +58,7 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
 }
 
 Result<store::ApiKey> authenticate_api_key(std::string_view authorization, ApiKeyCache& cache,
-                                           store::StoreSession& session) {
+                                           store::StoreSession& session, TokenHashMemo* memo) {
   if (authorization.empty()) {
     return Status(ErrorCode::kUnauthenticated,
                   "missing API key: send the header 'Authorization: Bearer <api key>'");
@@ -68,8 +68,19 @@ Result<store::ApiKey> authenticate_api_key(std::string_view authorization, ApiKe
     return Status(ErrorCode::kUnauthenticated,
                   "the Authorization header must be 'Bearer <api key>'");
   }
-  LOYALTY_ASSIGN_OR_RETURN(std::optional<store::ApiKey> key,
-                           cache.lookup(sha256_hex(*token), session));
+  std::string computed;
+  const std::string* hash = nullptr;
+  if (memo != nullptr && !memo->hash.empty() && constant_time_equal(memo->token, *token)) {
+    hash = &memo->hash;
+  } else {
+    computed = sha256_hex(*token);
+    hash = &computed;
+    if (memo != nullptr) {
+      memo->token = std::string(*token);
+      memo->hash = computed;
+    }
+  }
+  LOYALTY_ASSIGN_OR_RETURN(std::optional<store::ApiKey> key, cache.lookup(*hash, session));
   // One message for unknown and revoked keys: a caller learns nothing about
   // which secrets once existed.
   if (!key || key->revoked_at) {

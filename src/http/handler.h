@@ -80,6 +80,8 @@ struct RequestContext {
   // Path parameters in the order of the route pattern's {placeholders}.
   std::vector<std::string_view> params;
   std::optional<std::string_view> idempotency_key;  // validated by the server
+  // The Content-Type of a BodyKind::kConfigDocument route's body (see router.h).
+  std::string_view content_type;
   std::string_view request_id;
   // The authenticated API key (routes with AuthMode::kApiKey), else nullptr.
   const store::ApiKey* key = nullptr;

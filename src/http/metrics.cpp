@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/assert.h"
+#include "jobs/scheduler.h"
 
 namespace loyalty::http {
 
@@ -92,11 +93,26 @@ void Metrics::observe_request(std::string_view method, std::string_view route, i
                               int64_t duration_us) {
   std::atomic<uint64_t>* counter = nullptr;
   Histogram* histogram = nullptr;
+  RequestKeyLess::View key{method, route, status};
   {
-    std::lock_guard lock(mu_);
-    auto& c = requests_[RequestKey{std::string(method), std::string(route), status}];
-    if (!c) c = std::make_unique<std::atomic<uint64_t>>(0);
-    counter = c.get();
+    std::shared_lock lock(mu_);
+    auto c = requests_.find(key);
+    auto h = durations_.find(route);
+    if (c != requests_.end() && h != durations_.end()) {
+      counter = c->second.get();
+      histogram = h->second.get();
+    }
+  }
+  if (counter == nullptr) {
+    std::unique_lock lock(mu_);
+    auto c = requests_.find(key);
+    if (c == requests_.end()) {
+      c = requests_
+              .emplace(RequestKey{std::string(method), std::string(route), status},
+                       std::make_unique<std::atomic<uint64_t>>(0))
+              .first;
+    }
+    counter = c->second.get();
     auto h = durations_.find(route);
     if (h == durations_.end()) {
       h = durations_
@@ -119,7 +135,7 @@ void Metrics::observe_batch(size_t commands, int64_t commit_us) {
 std::string Metrics::render(const engine::EngineStats& stats) const {
   std::string out;
   auto it = std::back_inserter(out);
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
 
   header(out, "loyaltyd_http_requests_total", "counter",
          "HTTP requests by method, route and status.");
@@ -150,6 +166,7 @@ std::string Metrics::render(const engine::EngineStats& stats) const {
   fmt::format_to(it, "loyaltyd_engine_failed_commands_total {}\n", stats.failed_commands);
   header(out, "loyaltyd_engine_batches_total", "counter", "Batches committed by the engine.");
   fmt::format_to(it, "loyaltyd_engine_batches_total {}\n", stats.batches);
+  jobs::render_job_metrics(out);
   return out;
 }
 

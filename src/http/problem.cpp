@@ -1,9 +1,11 @@
 #include "http/problem.h"
 
 #include <array>
+#include <vector>
 
 #include "common/assert.h"
 #include "common/json_writer.h"
+#include "domain/config_document.h"
 
 namespace loyalty::http {
 
@@ -74,7 +76,8 @@ constexpr std::array<ProblemType, 4> kHttpProblems = {{
      "The route exists but not with this method; the Allow header lists the methods it takes."},
     {413, "payload-too-large", "Payload too large", "The request body exceeds the size limit."},
     {415, "unsupported-media-type", "Unsupported media type",
-     "A request body must be JSON, sent with `Content-Type: application/json`."},
+     "A request body must be JSON, sent with `Content-Type: application/json`; a program "
+     "configuration document may also be YAML (`application/yaml` or `text/yaml`)."},
     {400, "bad-request", "Bad request",
      "The HTTP request itself is malformed (headers, framing or the request target)."},
 }};
@@ -147,6 +150,10 @@ Response problem_response(const Status& status, std::string_view instance) {
   if (status.code() == ErrorCode::kInternal) {
     detail = "an internal error occurred; the server log has the details under the request id";
   }
+  // An invalid configuration's message is a summary line, then one line per
+  // error (domain/config_document.h): each becomes an entry of `errors`.
+  std::vector<ConfigError> config_errors = config_errors_of(status);
+  if (status.code() == ErrorCode::kInvalidConfig) detail = detail.substr(0, detail.find('\n'));
   JsonWriter w;
   w.begin_object()
       .field("type", std::string("/problems/") + std::string(type.slug))
@@ -158,6 +165,18 @@ Response problem_response(const Status& status, std::string_view instance) {
     w.key("errors").begin_array().begin_object();
     w.field("field", field->field).field("message", field->message);
     w.end_object().end_array();
+  }
+  if (!config_errors.empty()) {
+    w.key("errors").begin_array();
+    for (const ConfigError& e : config_errors) {
+      w.begin_object()
+          .field("path", e.path)
+          .field("line", e.line)
+          .field("column", e.column)
+          .field("message", e.message)
+          .end_object();
+    }
+    w.end_array();
   }
   w.end_object();
   Response r;

@@ -20,12 +20,19 @@ enum class AuthMode {
   kAdminToken,  // `Authorization: Bearer <instance admin token>`
 };
 
+// What a write route's request body is. kJson: application/json, up to
+// ServerOptions::max_body_bytes. kConfigDocument: a program configuration
+// document (application/json, application/yaml or text/yaml), up to
+// kMaxConfigDocumentBytes (domain/program_config.h).
+enum class BodyKind { kJson, kConfigDocument };
+
 struct Route {
   std::string_view method;   // "GET", "POST", "PATCH", "DELETE"
   std::string_view pattern;  // "/v1/members/{id}"
   AuthMode auth = AuthMode::kApiKey;
   std::string_view scope;  // required for kApiKey routes
   Handler handler = nullptr;
+  BodyKind body = BodyKind::kJson;
   bool is_write() const { return method != "GET"; }
 };
 

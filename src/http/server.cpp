@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -13,6 +14,7 @@
 #include "api/routes.h"
 #include "common/assert.h"
 #include "common/crypto.h"
+#include "domain/program_config.h"
 #include "http/auth.h"
 #include "http/handler.h"
 #include "http/metrics.h"
@@ -35,6 +37,7 @@ constexpr std::chrono::seconds kLingerTimeout{2};
 constexpr size_t kMaxLingerBytes = 1 << 20;
 constexpr size_t kMaxRequestIdLength = 64;
 constexpr size_t kMaxIdempotencyKeyLength = 255;
+constexpr std::string_view kUnmatchedRoute = "unmatched";
 // How long shutdown() waits for the I/O threads to run out of work after
 // closing every connection, before it stops them outright.
 constexpr std::chrono::seconds kThreadExitTimeout{2};
@@ -79,6 +82,16 @@ bool is_json_media_type(std::string_view content_type) {
   while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
   while (!type.empty() && type.front() == ' ') type.remove_prefix(1);
   return iequals(type, "application/json");
+}
+
+// A configuration document's media types: JSON, or YAML as application/yaml,
+// text/yaml (RFC 9512) or the older application/x-yaml.
+bool is_config_media_type(std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  while (!type.empty() && type.front() == ' ') type.remove_prefix(1);
+  return is_json_media_type(content_type) || iequals(type, "application/yaml") ||
+         iequals(type, "text/yaml") || iequals(type, "application/x-yaml");
 }
 
 }  // namespace
@@ -136,6 +149,10 @@ struct Server::Core final : ReadSessionProvider {
   // shutdown can drain it (a handler left there would own a Connection, which
   // owns this Core: a cycle that never frees).
   std::mutex dispatch_mu;
+  // Work handed over by other threads (engine completions), waiting for the one
+  // posted handler that runs it (see ConnectionSink::post). Under dispatch_mu.
+  std::vector<std::pair<std::shared_ptr<Connection>, std::function<void()>>> handovers;
+  bool handover_pending = false;
   std::atomic<int64_t> in_flight{0};
   std::mutex idle_mu;
   std::condition_variable idle_cv;
@@ -186,7 +203,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   tcp::socket::executor_type executor() { return stream_.get_executor(); }
+  // True when the calling thread runs this connection's strand.
+  bool on_strand() {
+    const auto* strand =
+        stream_.get_executor().target<net::strand<net::io_context::executor_type>>();
+    return strand != nullptr && strand->running_in_this_thread();
+  }
   Server::Core& core() { return *core_; }
+  const std::shared_ptr<Server::Core>& shared_core() { return core_; }
 
   // Sends the response of the current request. On the strand only.
   void send(Response response);
@@ -194,7 +218,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void read_request() {
     parser_.emplace();
-    parser_->body_limit(core_->options.max_body_bytes);
+    // The largest body any route takes; on_header narrows it to the route's.
+    parser_->body_limit(std::max<size_t>(core_->options.max_body_bytes, kMaxConfigDocumentBytes));
+    body_limit_ = core_->options.max_body_bytes;
     parser_->header_limit(kMaxHeaderBytes);
     stream_.expires_after(kReadTimeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
@@ -216,6 +242,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // From here the request is in flight: a drain waits for its answer.
     begin_request();
     if (ec) return answer_unreadable(ec);
+    // Configuration documents may be larger than other bodies.
+    {
+      std::string_view target = sv(parser_->get().target());
+      Router::Match match = core_->router.find(method_, target.substr(0, target.find('?')));
+      if (match.route != nullptr && match.route->body == BodyKind::kConfigDocument) {
+        body_limit_ = kMaxConfigDocumentBytes;
+      }
+      auto length = parser_->content_length();
+      if (length && *length > body_limit_) return answer_unreadable(bhttp::error::body_limit);
+      parser_->body_limit(body_limit_);
+    }
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Connection::on_read, shared_from_this()));
   }
@@ -239,8 +276,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (ec == bhttp::error::body_limit) {
       return send(problem_response(
           problem_type(HttpProblem::kPayloadTooLarge),
-          "the request body exceeds " + std::to_string(core_->options.max_body_bytes) + " bytes",
-          path_));
+          "the request body exceeds " + std::to_string(body_limit_) + " bytes", path_));
     }
     if (ec == bhttp::error::header_limit) {
       Response r = problem_response(
@@ -257,7 +293,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     core_->request_started();
     started_ = std::chrono::steady_clock::now();
     sent_ = false;
-    route_label_ = "unmatched";
+    route_label_ = kUnmatchedRoute;
     method_ = std::string(sv(parser_->get().method_string()));
     std::string_view incoming_id = sv(parser_->get()["X-Request-Id"]);
     request_id_ =
@@ -294,7 +330,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return fail(Status(ErrorCode::kNotFound, "no route for " + path_));
     }
     const Route& route = *match.route;
-    route_label_ = std::string(route.pattern);
+    route_label_ = route.pattern;
     // A drain waits for the requests counted in flight when it began (their
     // bodies may still be arriving); one whose headers arrived after it began
     // is refused unexecuted, so the drain's close of the connection can never
@@ -323,7 +359,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (route.auth == AuthMode::kApiKey) {
       auto session = core_->current();
       if (!session.ok()) return fail(session.status());
-      auto key = authenticate_api_key(authorization, core_->keys, **session);
+      auto key = authenticate_api_key(authorization, core_->keys, **session, &token_memo_);
       if (!key.ok()) {
         if (key.status().code() == ErrorCode::kUnavailable) core_->discard_current();
         return fail(key.status());
@@ -350,8 +386,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
 
     if (route.is_write()) {
-      if (!request_.body().empty() &&
-          !is_json_media_type(sv(request_[bhttp::field::content_type]))) {
+      std::string_view content_type = sv(request_[bhttp::field::content_type]);
+      if (route.body == BodyKind::kConfigDocument) {
+        if (!is_config_media_type(content_type)) {
+          return send(problem_response(problem_type(HttpProblem::kUnsupportedMediaType),
+                                       "send the configuration document with Content-Type: "
+                                       "application/yaml, text/yaml or application/json",
+                                       path_));
+        }
+        ctx_.content_type = content_type;
+      } else if (!request_.body().empty() && !is_json_media_type(content_type)) {
         return send(problem_response(problem_type(HttpProblem::kUnsupportedMediaType),
                                      "send the body with Content-Type: application/json", path_));
       }
@@ -414,10 +458,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The request being served.
   RequestContext ctx_;
   store::ApiKey key_;
+  TokenHashMemo token_memo_;
   std::string method_;
   std::string path_;
-  std::string route_label_;
+  std::string_view route_label_;  // a route's pattern or kUnmatchedRoute: static strings
   std::string request_id_;
+  size_t body_limit_ = 0;  // of the request being read (see on_header)
   std::chrono::steady_clock::time_point started_;
   bool keep_alive_ = true;
   bool sent_ = false;
@@ -433,16 +479,54 @@ class ConnectionSink final : public ResponseSink {
       : connection_(std::move(connection)) {}
 
   void send(Response response) override {
+    // On the connection's strand already (reads, and writes answered from a
+    // post()): dispatch would run it inline, so the shared dispatch lock, which
+    // only orders hand-overs from other threads with the shutdown, is not needed.
+    if (connection_->on_strand()) {
+      if (connection_->core().stopped.load()) return;
+      connection_->send(std::move(response));
+      return;
+    }
     std::lock_guard lock(connection_->core().dispatch_mu);
     if (connection_->core().stopped.load()) return;
     net::dispatch(connection_->executor(),
                   [c = connection_, r = std::move(response)]() mutable { c->send(std::move(r)); });
   }
 
+  // Called by the engine's writer for every command of a batch, one after the
+  // other: the work is queued on the Core and one handler per burst (not one
+  // per command) is posted to the io_context, which hands each item to its
+  // connection's strand. The writer thus pays a mutex and a vector push per
+  // command instead of a strand and scheduler hand-over that wakes an I/O
+  // thread (a futex or eventfd write) every time.
   void post(std::function<void()> fn) override {
-    std::lock_guard lock(connection_->core().dispatch_mu);
-    if (connection_->core().stopped.load()) return;
-    net::post(connection_->executor(), std::move(fn));
+    Server::Core& core = connection_->core();
+    std::lock_guard lock(core.dispatch_mu);
+    if (core.stopped.load()) return;
+    core.handovers.emplace_back(connection_, std::move(fn));
+    if (core.handover_pending) return;
+    core.handover_pending = true;
+    net::post(core.io, [c = connection_->shared_core()] { run_handovers(*c); });
+  }
+
+  // On an I/O thread: takes every queued item and runs each on its connection's
+  // strand (inline when that strand is free).
+  static void run_handovers(Server::Core& core) {
+    std::vector<std::pair<std::shared_ptr<Connection>, std::function<void()>>> items;
+    {
+      std::lock_guard lock(core.dispatch_mu);
+      items.swap(core.handovers);
+      core.handover_pending = false;
+    }
+    for (auto& [connection, fn] : items) {
+      // One item that throws must not cost the others their answers (as
+      // separate handlers, each one's exception ended only itself).
+      try {
+        net::dispatch(connection->executor(), std::move(fn));
+      } catch (const std::exception& e) {
+        spdlog::error("http I/O thread: unhandled exception in an engine answer: {}", e.what());
+      }
+    }
   }
 
  private:
@@ -479,9 +563,15 @@ void Connection::send(Response r) {
                             .count();
   core_->metrics->observe_request(method_, route_label_, r.status, duration_us);
   // Never the Authorization header, keys or bodies: method, route pattern
-  // (ids are not in it), status, time and the request id.
-  spdlog::info("http method={} route={} status={} duration_us={} request_id={}", method_,
-               route_label_, r.status, duration_us, request_id_);
+  // (ids are not in it), status, time and the request id. The access log is
+  // at debug level (LOYALTYD_LOG_LEVEL=debug): at info it was one synchronous
+  // line per request on stderr, a write(2) under the sink's mutex shared by the
+  // I/O threads plus ~3,500 instructions of formatting (docs/performance.md,
+  // "Hot-path work"); /metrics counts every request by route and status anyway.
+  // Server errors stay at info.
+  spdlog::log(r.status >= 500 ? spdlog::level::info : spdlog::level::debug,
+              "http method={} route={} status={} duration_us={} request_id={}", method_,
+              route_label_, r.status, duration_us, request_id_);
 
   stream_.expires_after(kWriteTimeout);
   bool close = !keep_alive_;

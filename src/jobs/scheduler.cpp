@@ -1,27 +1,196 @@
 #include "jobs/scheduler.h"
 
+#include <unistd.h>
+
+#include <array>
+
 #include <spdlog/spdlog.h>
 
-namespace loyalty::jobs {
+#include "common/json_writer.h"
 
-Result<int> run_due_once(store::StoreSession& reader, engine::Engine& engine, const Clock& clock) {
-  LOYALTY_ASSIGN_OR_RETURN(auto due, reader.members_due(clock.now(), kMembersPerTick));
-  int postings = 0;
-  for (size_t i = 0; i < due.size(); i += kMembersPerCommand) {
+namespace loyalty::jobs {
+namespace {
+
+// Job counters, process-wide (one registry for /metrics).
+enum MetricJob { kCatchUp, kWarnings, kBirthdays, kAnniversaries, kMetricJobs };
+constexpr std::array<const char*, kMetricJobs> kMetricJobNames = {"catch_up", "expiry_warnings",
+                                                                  "birthdays", "anniversaries"};
+struct JobCounters {
+  std::atomic<uint64_t> ok_runs{0};
+  std::atomic<uint64_t> failed_runs{0};
+  std::atomic<uint64_t> items{0};
+};
+std::array<JobCounters, kMetricJobs>& counters() {
+  static std::array<JobCounters, kMetricJobs> c;
+  return c;
+}
+void count_run(MetricJob job, const Status& st, int64_t items) {
+  JobCounters& c = counters()[job];
+  (st.ok() ? c.ok_runs : c.failed_runs).fetch_add(1);
+  c.items.fetch_add(static_cast<uint64_t>(items));
+}
+
+Status run_catch_up(engine::Engine& engine, const JobOptions& options, JobRunCounts& counts) {
+  for (int step = 0; step < options.max_steps_per_run; ++step) {
     engine::CatchUp cmd;
-    size_t end = std::min(due.size(), i + kMembersPerCommand);
-    cmd.members.assign(due.begin() + static_cast<std::ptrdiff_t>(i),
-                       due.begin() + static_cast<std::ptrdiff_t>(end));
+    cmd.claim_due = options.catch_up_members_per_step;
     engine::Outcome out = engine.execute(engine::Command{std::move(cmd), std::nullopt, nullptr});
     if (!out.status.ok()) return out.status;
-    postings += std::get<engine::CatchUpResult>(out.value).postings;
+    const auto& r = std::get<engine::CatchUpResult>(out.value);
+    counts.members_caught_up += r.members;
+    counts.postings += r.postings;
+    if (r.members < options.catch_up_members_per_step) return {};
   }
-  return postings;
+  counts.complete = false;
+  return {};
+}
+
+// Runs one per-program job to completion (or the step limit) for one program.
+Status run_program_job(engine::Engine& engine, ProgramId program, engine::ProgramJob job,
+                       const JobOptions& options, JobRunCounts& counts, int64_t& items) {
+  for (int step = 0; step < options.max_steps_per_run; ++step) {
+    engine::RunProgramJob cmd;
+    cmd.program_id = program;
+    cmd.job = job;
+    cmd.max_items = options.items_per_step;
+    cmd.catch_up_days = options.occasion_catch_up_days;
+    cmd.node = options.node;
+    engine::Outcome out = engine.execute(engine::Command{std::move(cmd), std::nullopt, nullptr});
+    if (!out.status.ok()) return out.status;
+    const auto& r = std::get<engine::JobStepResult>(out.value);
+    items += r.items;
+    if (r.skipped) {
+      ++counts.skipped_programs;
+      return {};
+    }
+    if (r.complete) return {};
+  }
+  counts.complete = false;
+  return {};
+}
+
+}  // namespace
+
+Result<JobSelection> parse_job_selection(std::string_view name) {
+  JobSelection none{false, false, false, false};
+  if (name == "all") return JobSelection{};
+  if (name == "vesting") {
+    none.due = true;
+    return none;
+  }
+  if (name == "expiry") {
+    none.due = true;
+    none.expiry_warnings = true;
+    return none;
+  }
+  if (name == "birthdays") {
+    none.birthdays = true;
+    return none;
+  }
+  if (name == "anniversaries") {
+    none.anniversaries = true;
+    return none;
+  }
+  return Status(ErrorCode::kInvalidRequest,
+                "--job must be vesting, expiry, birthdays, anniversaries or all, got '" +
+                    std::string(name) + "'");
+}
+
+std::string to_json(const JobRunCounts& c) {
+  JsonWriter w;
+  w.begin_object()
+      .field("members_caught_up", c.members_caught_up)
+      .field("postings", c.postings)
+      .field("expiry_warnings", c.warnings)
+      .field("birthdays", c.birthdays)
+      .field("anniversaries", c.anniversaries)
+      .field("skipped_programs", c.skipped_programs)
+      .field("complete", c.complete)
+      .end_object();
+  return w.take();
+}
+
+Result<JobRunCounts> run_jobs_once(store::StoreSession& reader, engine::Engine& engine,
+                                   const Clock& clock, const JobSelection& selection,
+                                   const JobOptions& options) {
+  (void)clock;  // the engine stamps every step with its clock's now
+  JobRunCounts counts;
+  if (selection.due) {
+    int64_t before = counts.members_caught_up;
+    Status st = run_catch_up(engine, options, counts);
+    count_run(kCatchUp, st, counts.members_caught_up - before);
+    LOYALTY_RETURN_IF_ERROR(st);
+  }
+  if (!selection.expiry_warnings && !selection.birthdays && !selection.anniversaries) {
+    return counts;
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto programs, reader.list_program_ids());
+  struct PerProgram {
+    bool selected;
+    engine::ProgramJob job;
+    MetricJob metric;
+    int64_t* total;
+  };
+  const PerProgram jobs[] = {
+      {selection.expiry_warnings, engine::ProgramJob::kExpiryWarnings, kWarnings, &counts.warnings},
+      {selection.birthdays, engine::ProgramJob::kBirthdays, kBirthdays, &counts.birthdays},
+      {selection.anniversaries, engine::ProgramJob::kAnniversaries, kAnniversaries,
+       &counts.anniversaries},
+  };
+  for (const PerProgram& j : jobs) {
+    if (!j.selected) continue;
+    int64_t items = 0;
+    Status st;
+    for (ProgramId program : programs) {
+      st = run_program_job(engine, program, j.job, options, counts, items);
+      if (!st.ok()) break;
+    }
+    *j.total += items;
+    count_run(j.metric, st, items);
+    LOYALTY_RETURN_IF_ERROR(st);
+  }
+  return counts;
+}
+
+Result<int> run_due_once(store::StoreSession& reader, engine::Engine& engine, const Clock& clock) {
+  JobSelection due_only{true, false, false, false};
+  LOYALTY_ASSIGN_OR_RETURN(JobRunCounts counts, run_jobs_once(reader, engine, clock, due_only));
+  return static_cast<int>(counts.postings);
+}
+
+void render_job_metrics(std::string& out) {
+  out += "# HELP loyaltyd_job_runs_total Scheduled job runs by job and result.\n";
+  out += "# TYPE loyaltyd_job_runs_total counter\n";
+  for (size_t i = 0; i < kMetricJobs; ++i) {
+    const JobCounters& c = counters()[i];
+    out += std::string("loyaltyd_job_runs_total{job=\"") + kMetricJobNames[i] +
+           "\",result=\"ok\"} " + std::to_string(c.ok_runs.load()) + "\n";
+    out += std::string("loyaltyd_job_runs_total{job=\"") + kMetricJobNames[i] +
+           "\",result=\"error\"} " + std::to_string(c.failed_runs.load()) + "\n";
+  }
+  out +=
+      "# HELP loyaltyd_job_items_total Items scheduled jobs handled (members caught up, "
+      "warnings, awards).\n";
+  out += "# TYPE loyaltyd_job_items_total counter\n";
+  for (size_t i = 0; i < kMetricJobs; ++i) {
+    out += std::string("loyaltyd_job_items_total{job=\"") + kMetricJobNames[i] + "\"} " +
+           std::to_string(counters()[i].items.load()) + "\n";
+  }
+}
+
+std::string default_node_id() {
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  return std::string(host.data()) + ":" + std::to_string(getpid());
 }
 
 Scheduler::Scheduler(std::string db_url, engine::Engine& engine, const Clock& clock,
-                     std::chrono::milliseconds interval)
-    : db_url_(std::move(db_url)), engine_(engine), clock_(clock), interval_(interval) {}
+                     std::chrono::milliseconds interval, JobOptions options)
+    : db_url_(std::move(db_url)),
+      engine_(engine),
+      clock_(clock),
+      interval_(interval),
+      options_(std::move(options)) {}
 
 Scheduler::~Scheduler() { stop(); }
 
@@ -48,17 +217,19 @@ void Scheduler::loop() {
     if (!reader) {
       auto opened = store::open_session(db_url_);
       if (!opened.ok()) {
-        spdlog::warn("scheduler: cannot open store: {}", opened.status().message());
+        spdlog::warn("msg=\"scheduler cannot open the store\" error=\"{}\"",
+                     opened.status().message());
         continue;
       }
       reader = std::move(opened).value();
     }
-    auto result = run_due_once(*reader, engine_, clock_);
+    auto result = run_jobs_once(*reader, engine_, clock_, JobSelection{}, options_);
     if (!result.ok()) {
-      spdlog::warn("scheduler: due work failed: {}", result.status().message());
+      spdlog::warn("msg=\"scheduled jobs failed\" error=\"{}\"", result.status().message());
       reader.reset();  // reconnect next tick
-    } else if (*result > 0) {
-      spdlog::info("scheduler: wrote {} vesting/expiry postings", *result);
+    } else if (result->postings + result->warnings + result->birthdays + result->anniversaries >
+               0) {
+      spdlog::info("msg=\"scheduled jobs ran\" counts={}", to_json(*result));
     }
   }
 }

@@ -119,6 +119,161 @@ CREATE TABLE idempotency_keys (
   PRIMARY KEY (program_id, idem_key)
 ){WITHOUT_ROWID};
 )SQL"},
+      {2, "program configuration versions", R"SQL(
+CREATE TABLE program_configs (
+  program_id {INT} NOT NULL,
+  version {INT} NOT NULL,
+  format TEXT NOT NULL,
+  document TEXT NOT NULL,
+  canonical_json TEXT NOT NULL,
+  created_at {INT} NOT NULL,
+  actor TEXT NOT NULL,
+  PRIMARY KEY (program_id, version)
+);
+ALTER TABLE postings ADD COLUMN config_version {INT};
+)SQL"},
+      {3, "orders", R"SQL(
+CREATE TABLE orders (
+  id {ID},
+  program_id {INT} NOT NULL,
+  external_id TEXT NOT NULL,
+  member_id {INT},
+  customer_external_id TEXT NOT NULL,
+  customer_email TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  placed_at {INT} NOT NULL,
+  subtotal_minor {INT} NOT NULL,
+  items_discount_minor {INT} NOT NULL,
+  discount_minor {INT} NOT NULL,
+  shipping_minor {INT} NOT NULL,
+  tax_minor {INT} NOT NULL,
+  total_minor {INT} NOT NULL,
+  refunded_minor {INT} NOT NULL,
+  status TEXT NOT NULL,
+  paid_at {INT},
+  shipped_at {INT},
+  delivered_at {INT},
+  cancelled_at {INT},
+  returned_at {INT},
+  carrier TEXT NOT NULL,
+  tracking_number TEXT NOT NULL,
+  promised_delivery_date TEXT,
+  delivered_on_time {INT},
+  points_earned {INT} NOT NULL,
+  points_reversed {INT} NOT NULL,
+  points_written_off {INT} NOT NULL,
+  earn_posting_id {INT},
+  earn_lot_id {INT},
+  vests_at {INT},
+  config_version {INT} NOT NULL,
+  request_fingerprint TEXT NOT NULL,
+  events_count {INT} NOT NULL,
+  created_at {INT} NOT NULL,
+  updated_at {INT} NOT NULL,
+  {KEY} (program_id, id)
+);
+CREATE UNIQUE INDEX orders_external_id ON orders (program_id, external_id);
+CREATE INDEX orders_member ON orders (program_id, member_id, id) WHERE member_id IS NOT NULL;
+CREATE INDEX orders_guest_customer ON orders (program_id, customer_external_id)
+  WHERE member_id IS NULL;
+CREATE INDEX orders_guest_email ON orders (program_id, customer_email) WHERE member_id IS NULL;
+CREATE INDEX orders_delivered ON orders (program_id, delivered_at) WHERE delivered_at IS NOT NULL;
+CREATE TABLE order_items (
+  program_id {INT} NOT NULL,
+  order_id {INT} NOT NULL,
+  line {INT} NOT NULL,
+  sku TEXT NOT NULL,
+  name TEXT NOT NULL,
+  category TEXT NOT NULL,
+  quantity {INT} NOT NULL,
+  unit_price_minor {INT} NOT NULL,
+  discount_minor {INT} NOT NULL,
+  attributes TEXT NOT NULL,
+  refunded_quantity {INT} NOT NULL,
+  refunded_minor {INT} NOT NULL,
+  points {INT} NOT NULL,
+  points_reversed {INT} NOT NULL,
+  PRIMARY KEY (program_id, order_id, line)
+){WITHOUT_ROWID};
+CREATE TABLE order_events (
+  program_id {INT} NOT NULL,
+  order_id {INT} NOT NULL,
+  seq {INT} NOT NULL,
+  type TEXT NOT NULL,
+  event_id TEXT,
+  occurred_at {INT} NOT NULL,
+  recorded_at {INT} NOT NULL,
+  details TEXT NOT NULL,
+  PRIMARY KEY (program_id, order_id, seq)
+){WITHOUT_ROWID};
+CREATE UNIQUE INDEX order_events_event_id ON order_events (program_id, order_id, event_id)
+  WHERE event_id IS NOT NULL;
+ALTER TABLE postings ADD COLUMN order_id {INT};
+)SQL"},
+      {4, "earn-rule usage counters and custom events", R"SQL(
+CREATE TABLE rule_usage (
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  rule_id TEXT NOT NULL,
+  period_key TEXT NOT NULL,
+  distinct_key TEXT NOT NULL,
+  awards {INT} NOT NULL,
+  points {INT} NOT NULL,
+  PRIMARY KEY (program_id, member_id, rule_id, period_key, distinct_key)
+){WITHOUT_ROWID};
+CREATE TABLE member_events (
+  id {ID},
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  external_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  occurred_at {INT} NOT NULL,
+  created_at {INT} NOT NULL,
+  points {INT} NOT NULL,
+  posting_id {INT},
+  awards TEXT NOT NULL,
+  {KEY} (program_id, member_id, id)
+);
+CREATE UNIQUE INDEX member_events_external_id ON member_events (program_id, external_id);
+)SQL"},
+      {5, "jobs, leases and outbox", R"SQL(
+CREATE TABLE outbox_events (
+  id {ID},
+  program_id {INT} NOT NULL,
+  member_id {INT},
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at {INT} NOT NULL,
+  delivered_at {INT},
+  {KEY} (program_id, id)
+);
+CREATE TABLE job_marks (
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  job TEXT NOT NULL,
+  period_key TEXT NOT NULL,
+  done_at {INT} NOT NULL,
+  PRIMARY KEY (program_id, member_id, job, period_key)
+){WITHOUT_ROWID};
+CREATE TABLE job_state (
+  program_id {INT} NOT NULL,
+  job TEXT NOT NULL,
+  last_completed_key TEXT NOT NULL,
+  last_run_by TEXT NOT NULL,
+  last_run_at {INT} NOT NULL,
+  PRIMARY KEY (program_id, job)
+){WITHOUT_ROWID};
+ALTER TABLE balances ADD COLUMN rolling_expires_at {INT};
+CREATE INDEX members_birthday_md ON members (program_id, (substr(birthday, 6, 5)))
+  WHERE birthday IS NOT NULL;
+CREATE INDEX members_enrolled ON members (program_id, created_at);
+CREATE INDEX lots_expiring ON lots (program_id, expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX balances_rolling ON balances (program_id, rolling_expires_at)
+  WHERE rolling_expires_at IS NOT NULL;
+)SQL"},
   };
   return kMigrations;
 }

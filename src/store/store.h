@@ -9,6 +9,7 @@
 // for a serialization failure or deadlock (PostgreSQL), kUnavailable, kInternal.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,8 +19,10 @@
 #include "common/ids.h"
 #include "common/result.h"
 #include "common/time.h"
+#include "domain/config_document.h"
 #include "domain/ledger.h"
 #include "domain/member.h"
+#include "domain/order.h"
 #include "domain/program.h"
 #include "store/sql.h"
 
@@ -51,9 +54,85 @@ struct IdempotencyRecord {
   std::string response_body;
 };
 
+// GET /v1/reports/carriers: one carrier's deliveries in a period.
+struct CarrierDeliveries {
+  std::string carrier;  // "" for deliveries without a carrier
+  int64_t delivered = 0;
+  int64_t with_promise = 0;  // deliveries that had a promised date
+  int64_t on_time = 0;       // of those, delivered on or before it
+};
+
 struct DueMember {
   ProgramId program_id;
   MemberId member_id;
+};
+
+// A business event in the outbox (docs/events.md), written in the transaction
+// of the change that caused it; ids ascend per program in commit order on
+// SQLite (one writer) and in allocation order on PostgreSQL.
+struct OutboxEventTag {
+  static constexpr std::string_view kPrefix = "oev_";
+};
+using OutboxEventId = Id<OutboxEventTag>;
+struct OutboxEvent {
+  OutboxEventId id;
+  ProgramId program_id;
+  MemberId member_id;  // invalid when the event is about no member
+  std::string type;    // "points.expired", ...
+  std::string payload_json;
+  Instant created_at;
+  std::optional<Instant> delivered_at;
+};
+
+// A scheduled job's progress for one program (docs/jobs.md).
+struct JobState {
+  std::string last_completed_key;  // job-specific: a local date, an instant
+  std::string last_run_by;         // node id
+  Instant last_run_at;
+};
+inline constexpr int kMaxOutboxPage = 1000;
+
+// A cap counter of an earn rule (table rule_usage, docs/earning.md): how often
+// and how many points the rule awarded in a period, to one member (member =
+// MemberId{0} for the program-wide counter of a global cap) per distinct key.
+struct RuleUsage {
+  MemberId member;  // MemberId{0}: global
+  std::string rule_id;
+  std::string period_key;    // "2026-11-23", "2026-W48", "2026-11", "2026", "life"
+  std::string distinct_key;  // "" when the cap has no distinct_by
+  int64_t awards = 0;
+  int64_t points = 0;
+  friend bool operator==(const RuleUsage&, const RuleUsage&) = default;
+};
+
+// A custom event a member did (POST /v1/events), with what it earned.
+struct MemberEventTag {
+  static constexpr std::string_view kPrefix = "mev_";
+};
+using MemberEventId = Id<MemberEventTag>;
+struct MemberEvent {
+  MemberEventId id;
+  ProgramId program_id;
+  MemberId member_id;
+  std::string external_id;  // the client's event id, unique per program
+  std::string type;
+  std::string attributes_json;  // a JSON object of strings
+  Instant occurred_at;
+  Instant created_at;
+  int64_t points = 0;       // awarded in total
+  PostingId posting_id;     // the first award's posting; invalid when nothing was awarded
+  std::string awards_json;  // [{"rule_id","rule_name","points","posting_id"}...]
+};
+
+// One version of a program's configuration document (domain/config_document.h).
+struct StoredConfig {
+  ProgramId program_id;
+  int version = 0;  // 1, 2, ... per program
+  ConfigFormat format = ConfigFormat::kYaml;
+  std::string document;        // the text as submitted
+  std::string canonical_json;  // config_to_json of the validated config
+  Instant created_at;
+  std::string actor;
 };
 
 class StoreSession {
@@ -125,6 +204,123 @@ class StoreSession {
   // Members with a lot due to vest or expire at or before `now`.
   Result<std::vector<DueMember>> members_due(Instant now, int limit);
 
+  // Scheduled jobs (writer transaction). Claims up to `limit` members whose
+  // next_due_at <= now, locking their member rows; on PostgreSQL rows another
+  // transaction holds are skipped (FOR UPDATE SKIP LOCKED), so nodes share the
+  // work and never wait for each other.
+  Result<std::vector<DueMember>> claim_due_members(Instant now, int limit);
+  // Locks the (program, job) state row, creating it with `initial_key` if
+  // missing; nullopt when another transaction holds it (PostgreSQL SKIP LOCKED):
+  // another node runs that job now.
+  Result<std::optional<JobState>> claim_job_state(ProgramId program, std::string_view job,
+                                                  std::string_view initial_key);
+  Status save_job_state(ProgramId program, std::string_view job, const JobState& state);
+  // Records that `job` did `period_key` for the member; false when it already
+  // had (the unique key makes every job item happen once).
+  Result<bool> insert_job_mark(ProgramId program, MemberId member, std::string_view job,
+                               std::string_view period_key, Instant at);
+  // Active members whose birthday's "MM-DD" is one of `month_days`, enrolled
+  // before `enrolled_before`, without a `job`/`period_key` mark; ascending ids.
+  Result<std::vector<MemberId>> birthday_candidates(ProgramId program,
+                                                    const std::vector<std::string>& month_days,
+                                                    Instant enrolled_before, std::string_view job,
+                                                    std::string_view period_key, int limit);
+  // Active members enrolled in [from, to) without a `job`/`period_key` mark.
+  Result<std::vector<MemberId>> enrolled_between_candidates(ProgramId program, Instant from,
+                                                            Instant to, std::string_view job,
+                                                            std::string_view period_key, int limit);
+  struct ExpiringPoints {
+    MemberId member;
+    Instant expires_at;
+    Points points;
+  };
+  // Available points expiring in (after, until]: per member and expiry instant,
+  // from lots and from rolling expiry, without a `job` mark keyed by the instant
+  // (format_rfc3339); ordered by instant then member.
+  Result<std::vector<ExpiringPoints>> expiring_points(ProgramId program, Instant after,
+                                                      Instant until, std::string_view job,
+                                                      int limit);
+  // Program ids, ascending.
+  Result<std::vector<ProgramId>> list_program_ids();
+
+  // Outbox. append_outbox_event runs in the caller's write transaction, so the
+  // event commits with the change or not at all.
+  Result<OutboxEventId> append_outbox_event(ProgramId program, MemberId member,
+                                            std::string_view type, std::string_view payload_json,
+                                            Instant at);
+  // Events with id > after, ascending, at most `limit` (1..kMaxOutboxPage).
+  Result<std::vector<OutboxEvent>> list_outbox_events(ProgramId program, OutboxEventId after,
+                                                      int limit);
+
+  // Earn-rule cap counters (src/store/rule_usage.cpp). read_rule_usage returns
+  // the stored rows among `keys` (their counters are ignored; absent rows are
+  // left out). With lock_global, the global rows (member 0) are created at zero
+  // when missing and row-locked until commit on PostgreSQL (INSERT .. ON
+  // CONFLICT DO NOTHING, then SELECT .. FOR UPDATE), so two nodes evaluating a
+  // global cap at once serialize on it and never exceed it; SQLite's single
+  // writer needs no lock. add_rule_usage adds `delta`'s awards and points to its
+  // row (creating it).
+  Result<std::vector<RuleUsage>> read_rule_usage(ProgramId program,
+                                                 const std::vector<RuleUsage>& keys,
+                                                 bool lock_global);
+  Status add_rule_usage(ProgramId program, const RuleUsage& delta);
+
+  // Custom events. insert_member_event fails with kConflict when the program
+  // already has an event with that external id.
+  Result<MemberEventId> insert_member_event(const MemberEvent& event);
+  Result<std::optional<MemberEvent>> find_member_event(ProgramId program,
+                                                       std::string_view external_id);
+  // The member's events, newest first, id < before (0 = from the newest).
+  Result<std::vector<MemberEvent>> list_member_events(ProgramId program, MemberId member,
+                                                      MemberEventId before, int limit);
+
+  // Orders (store/orders_store.cpp). insert_order writes the order and its
+  // items and fails with kConflict when the external id is taken; ids and line
+  // numbers come from the Order (validate_new_order).
+  Result<OrderId> insert_order(const Order& order);
+  // Writes the order's mutable columns, and the refund and points columns of
+  // `changed_lines` (1-based).
+  Status update_order(const Order& order, const std::vector<int>& changed_lines = {});
+  Result<std::optional<Order>> find_order(ProgramId program, OrderId id);
+  Result<std::optional<Order>> find_order_by_external_id(ProgramId program,
+                                                         std::string_view external_id);
+  // Appends timeline entries (their seq are the order's next ones); kConflict
+  // when an event id is already recorded for the order.
+  Status insert_order_events(ProgramId program, OrderId order,
+                             const std::vector<OrderEvent>& events);
+  Result<std::vector<OrderEvent>> order_events(ProgramId program, OrderId order);
+  // The type of the timeline entry with this platform event id, if any.
+  Result<std::optional<std::string>> find_order_event_type(ProgramId program, OrderId order,
+                                                           std::string_view event_id);
+  // A member's orders, newest first, id < before (0 = from the newest), with items.
+  Result<std::vector<Order>> list_member_orders(ProgramId program, MemberId member, OrderId before,
+                                                int limit);
+  // Guest orders (no member) of the shop customer with this external id or this
+  // normalized email (either may be empty), placed at or after `since`, oldest
+  // first, with items.
+  Result<std::vector<Order>> list_guest_orders(ProgramId program, std::string_view external_id,
+                                               std::string_view email, Instant since, int limit);
+  // Deliveries per carrier with delivered_at in [from, to).
+  Result<std::vector<CarrierDeliveries>> carrier_deliveries(ProgramId program, Instant from,
+                                                            Instant to);
+  // Sets a pending lot's vesting instant and the member's next_due_at.
+  Status schedule_lot_vesting(ProgramId program, const VestingSchedule& schedule);
+
+  // apply_plan stamps a posting whose config_version is 0 with the version this
+  // returns for its program (the engine's active configuration); unset = no stamp.
+  using ConfigVersionSource = std::function<Result<int>(ProgramId)>;
+  void set_config_version_source(ConfigVersionSource source) {
+    config_version_source_ = std::move(source);
+  }
+
+  // Program configuration versions. insert_config fails with kConflict when the
+  // version exists. list_configs: newest first, versions below `before` (0 =
+  // from the newest), without document and canonical_json.
+  Status insert_config(const StoredConfig& config);
+  Result<std::optional<StoredConfig>> find_config(ProgramId program, int version);
+  Result<std::optional<StoredConfig>> latest_config(ProgramId program);
+  Result<std::vector<StoredConfig>> list_configs(ProgramId program, int before, int limit);
+
   // Idempotency keys.
   Result<std::optional<IdempotencyRecord>> find_idempotency(ProgramId program,
                                                             std::string_view key);
@@ -135,6 +331,7 @@ class StoreSession {
  private:
   Status read_postings_entries(ProgramId program, std::vector<Posting>& postings);
   std::unique_ptr<SqlConnection> connection_;
+  ConfigVersionSource config_version_source_;
 };
 
 // Opens and returns a session on url (see open_connection).

@@ -122,5 +122,37 @@ TEST_F(AuthApi, AnotherProgramsResourcesAreNotFound) {
   EXPECT_EQ(client().get("/v1/members", auth(b.key)).status, 200);  // B's key not revoked
 }
 
+// A connection remembers the hash of the last key it presented (keep-alive
+// clients send the same one every time): a connection that switches keys must
+// still be authenticated and authorized per request, and a revoke applies to
+// the very next request on the same connection.
+TEST_F(AuthApi, OneConnectionSwitchingKeysIsCheckedPerRequest) {
+  ProgramHandle a = create_program("A");
+  ProgramHandle b = create_program("B");
+  std::string member = enroll(a, "m1");
+  HttpResponse created =
+      client().post("/v1/api-keys", R"({"name":"reader","scopes":["members:read"]})", auth(a.key));
+  ASSERT_EQ(created.status, 201);
+  Json reader_json(created.body);
+  std::string reader = reader_json.str("/secret");
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(client().get("/v1/members/" + member, auth(a.key)).status, 200);
+    EXPECT_EQ(client().get("/v1/members/" + member, auth(b.key)).status, 404);
+    EXPECT_EQ(client().get("/v1/members/" + member, auth(a.key + "x")).status, 401);
+    EXPECT_EQ(client().get("/v1/members/" + member, auth(reader)).status, 200);
+    EXPECT_EQ(
+        client().post("/v1/members/" + member + "/credits", R"({"points":5})", auth(reader)).status,
+        403);
+    EXPECT_EQ(
+        client().post("/v1/members/" + member + "/credits", R"({"points":5})", auth(a.key)).status,
+        201);
+  }
+  EXPECT_EQ(available(a, member), 10);
+  EXPECT_EQ(client().get("/v1/members/" + member, auth(reader)).status, 200);
+  EXPECT_EQ(client().del("/v1/api-keys/" + reader_json.str("/id"), auth(a.key)).status, 200);
+  EXPECT_EQ(client().get("/v1/members/" + member, auth(reader)).status, 401);
+  EXPECT_EQ(client().get("/v1/members/" + member, auth(a.key)).status, 200);
+}
+
 }  // namespace
 }  // namespace loyalty::testing

@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
   ProgramId program{1};
   MemberId member{2};
-  switch (data[0] % 11) {
+  switch (data[0] % 15) {
     case 0:
       check_failure_kind(api::decode_create_program(body));
       break;
@@ -88,6 +88,51 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 10:
       check_failure_kind(api::canonical_attributes(body));
       break;
+    case 11: {
+      auto r = api::decode_record_event(body, program, "key_1");
+      check_failure_kind(r);
+      if (r.ok()) {
+        // Within the limits, exactly one way to name the member, keys sorted and unique.
+        check(!r->external_id.empty() && !r->type.empty());
+        check(r->member_id.valid() != !r->member_external_id.empty());
+        check(r->attributes.size() <= engine::kMaxEventAttributes);
+        for (size_t i = 1; i < r->attributes.size(); ++i) {
+          check(r->attributes[i - 1].first < r->attributes[i].first);
+        }
+      }
+      break;
+    }
+    case 12: {
+      auto r = api::decode_create_order(body, program, "fingerprint");
+      check_failure_kind(r);
+      if (r.ok()) {
+        // A decoded order is within every limit and its totals add up.
+        Order o = r->order;
+        check(validate_new_order(o).ok());
+        check(!o.items.empty() && o.items.size() <= kMaxOrderItems);
+        check(o.total_minor >= 0 &&
+              o.total_minor <= o.subtotal_minor + o.shipping_minor + o.tax_minor);
+        check(!(r->customer.member_id.valid() && !r->customer.member_external_id.empty()));
+      }
+      break;
+    }
+    case 13: {
+      auto r = api::decode_order_status(body, program, OrderId{4});
+      check_failure_kind(r);
+      if (r.ok()) check(!r->change.event_id.empty() && r->change.status != OrderStatus::kPlaced);
+      break;
+    }
+    case 14: {
+      auto r = api::decode_order_refund(body, program, OrderId{4});
+      check_failure_kind(r);
+      if (r.ok()) {
+        // Exactly one of lines and amount, each positive.
+        check(r->change.lines.empty() == r->change.amount_minor.has_value());
+        if (r->change.amount_minor) check(*r->change.amount_minor > 0);
+        for (const OrderRefundLine& l : r->change.lines) check(l.quantity > 0);
+      }
+      break;
+    }
   }
   return 0;
 }

@@ -1,0 +1,1392 @@
+#include "domain/config_document.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include <date/date.h>
+#include <date/tz.h>
+
+#include "common/assert.h"
+#include "common/json_writer.h"
+#include "domain/rules/rules.h"
+
+namespace loyalty {
+namespace {
+
+// ---- The document's keys (the JSON Schema is tested against these) ----
+
+using KeyList = std::vector<std::string_view>;
+
+const KeyList kTopKeys = {"$schema", "earning",   "expiry",     "earn_rules", "tiers",
+                          "rewards", "campaigns", "challenges", "referrals"};
+const KeyList kEarningKeys = {"eligible_spend",      "rounding",         "return_window_days",
+                              "vest_from",           "refund_overspend", "guest_order_claim_days",
+                              "max_points_per_order"};
+const KeyList kEligibleSpendKeys = {"after_discounts", "include_shipping", "include_tax",
+                                    "excluded_categories"};
+const KeyList kExpiryKeys = {"mode", "months", "fixed_date", "warn_days_before"};
+const KeyList kRuleKeys = {
+    "id",         "name",        "trigger",         "event_type",       "kind",
+    "points",     "per_unit",    "points_per_unit", "multiplier",       "formula",
+    "condition",  "item_filter", "min_order",       "first_order_only", "starts_at",
+    "ends_at",    "priority",    "exclusive",       "stackable",        "member_cap",
+    "global_cap", "pending_days"};
+const KeyList kMemberCapKeys = {"period", "max_awards", "max_points", "distinct_by"};
+const KeyList kGlobalCapKeys = {"period", "max_awards", "max_points"};
+
+// Bounds of the integer settings.
+constexpr int kMaxReturnWindowDays = 365;
+constexpr int kMaxGuestOrderClaimDays = 365;
+constexpr int64_t kMaxPointsPerOrderLimit = 1'000'000'000'000;
+constexpr int kMaxExpiryMonths = 120;
+constexpr int kMaxWarnDaysBefore = 365;
+constexpr int kMaxPendingDays = 365;
+constexpr size_t kMaxEventTypeLength = 64;
+
+constexpr RoundingMode kRoundingModes[] = {RoundingMode::kFloor, RoundingMode::kNearest,
+                                           RoundingMode::kCeil};
+constexpr VestFrom kVestFroms[] = {VestFrom::kDelivered, VestFrom::kPaid};
+constexpr RefundOverspendPolicy kRefundPolicies[] = {RefundOverspendPolicy::kNegativeBalance,
+                                                     RefundOverspendPolicy::kClawBackPending,
+                                                     RefundOverspendPolicy::kWriteOff};
+constexpr ExpiryMode kExpiryModes[] = {ExpiryMode::kNone, ExpiryMode::kAfterEarn,
+                                       ExpiryMode::kRolling, ExpiryMode::kFixedDate};
+constexpr EarnTrigger kTriggers[] = {EarnTrigger::kOrder, EarnTrigger::kSignup, EarnTrigger::kEvent,
+                                     EarnTrigger::kBirthday, EarnTrigger::kAnniversary};
+constexpr EarnKind kKinds[] = {EarnKind::kSpend, EarnKind::kMultiplier, EarnKind::kFixed,
+                               EarnKind::kFormula};
+constexpr CapPeriod kCapPeriods[] = {CapPeriod::kDay, CapPeriod::kWeek, CapPeriod::kMonth,
+                                     CapPeriod::kYear, CapPeriod::kLifetime};
+
+// ---- Small helpers ----
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t substitute = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, substitute});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// The closest candidate within a third of the word's length (at least 1, at most 3 edits).
+std::optional<std::string_view> closest(std::string_view word, const KeyList& candidates) {
+  size_t limit = std::clamp<size_t>(word.size() / 3, 1, 3);
+  std::optional<std::string_view> best;
+  size_t best_distance = limit + 1;
+  for (std::string_view c : candidates) {
+    size_t d = edit_distance(word, c);
+    if (d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+// A user-supplied text inside a message: quoted, control characters escaped,
+// shortened, so that a message stays one line.
+std::string quoted(std::string_view text) {
+  constexpr size_t kMaxShown = 60;
+  std::string out = "'";
+  for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (text.size() > kMaxShown) out += "...";
+  return out + "'";
+}
+
+bool is_identifier_key(std::string_view key) {
+  if (key.empty()) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '$' || c == '-';
+  });
+}
+
+std::string child_path(const std::string& path, std::string_view key) {
+  if (!is_identifier_key(key)) {
+    // Keys that are not plain names are shown as ["..."], escaped like a JSON
+    // string, so a path never holds ": " or a line break.
+    std::string escaped;
+    append_json_string(escaped, key.substr(0, 60));
+    std::string spaced;
+    for (char c : escaped) spaced += c == ' ' ? std::string("\\u0020") : std::string(1, c);
+    return path + "[" + spaced + "]";
+  }
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+std::string index_path(const std::string& path, size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
+
+template <typename E, size_t N>
+std::string names_list(const E (&values)[N]) {
+  std::string out;
+  for (size_t i = 0; i < N; ++i) {
+    if (i > 0) out += i + 1 == N ? " or " : ", ";
+    out += to_string(values[i]);
+  }
+  return out;
+}
+
+// ---- Plain scalars, resolved as the YAML 1.2 core schema does ----
+
+enum class PlainKind { kNull, kBool, kInt, kFloat, kString };
+
+bool all_digits(std::string_view s, bool hex = false) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [hex](char c) {
+    return (c >= '0' && c <= '9') || (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+  });
+}
+
+PlainKind classify_plain(std::string_view s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return PlainKind::kNull;
+  if (s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE") {
+    return PlainKind::kBool;
+  }
+  std::string_view body = s;
+  if (body.front() == '-' || body.front() == '+') body.remove_prefix(1);
+  if (all_digits(body)) return PlainKind::kInt;
+  if (s.starts_with("0x") && all_digits(s.substr(2), true)) return PlainKind::kInt;
+  if (s.starts_with("0o") && all_digits(s.substr(2))) return PlainKind::kInt;
+  if (body == ".inf" || body == ".Inf" || body == ".INF" || s == ".nan" || s == ".NaN" ||
+      s == ".NAN") {
+    return PlainKind::kFloat;
+  }
+  // [0-9]*(\.[0-9]*)?([eE][-+]?[0-9]+)? with at least one digit before the exponent.
+  size_t i = 0;
+  size_t digits = 0;
+  while (i < body.size() && body[i] >= '0' && body[i] <= '9') ++i, ++digits;
+  if (i < body.size() && body[i] == '.') {
+    ++i;
+    while (i < body.size() && body[i] >= '0' && body[i] <= '9') ++i, ++digits;
+  }
+  if (digits == 0) return PlainKind::kString;
+  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
+    ++i;
+    if (i < body.size() && (body[i] == '-' || body[i] == '+')) ++i;
+    if (!all_digits(body.substr(std::min(i, body.size())))) return PlainKind::kString;
+    i = body.size();
+  }
+  return i == body.size() ? PlainKind::kFloat : PlainKind::kString;
+}
+
+bool is_plain(const YAML::Node& n) { return n.Tag() == "?"; }
+bool is_string_tagged(const YAML::Node& n) {
+  return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str";
+}
+
+std::string describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return "nothing (null)";
+    case YAML::NodeType::Scalar:
+      break;
+  }
+  if (!is_plain(n)) return "the string " + quoted(n.Scalar());
+  switch (classify_plain(n.Scalar())) {
+    case PlainKind::kNull:
+      return "nothing (null)";
+    case PlainKind::kBool:
+      return n.Scalar();
+    case PlainKind::kInt:
+    case PlainKind::kFloat:
+      return "the number " + n.Scalar();
+    case PlainKind::kString:
+      return "the string " + quoted(n.Scalar());
+  }
+  return "a value";
+}
+
+// ---- Positions ----
+
+// Line and column (1-based, the column in code points) of a byte offset.
+class LineIndex {
+ public:
+  explicit LineIndex(std::string_view text) : text_(text) {
+    starts_.push_back(0);
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '\n') starts_.push_back(i + 1);
+    }
+  }
+  std::pair<int, int> at(size_t offset) const {
+    offset = std::min(offset, text_.size());
+    auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
+    size_t line = static_cast<size_t>(it - starts_.begin());
+    size_t start = starts_[line - 1];
+    int column = 1;
+    for (size_t i = start; i < offset; ++i) {
+      if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++column;
+    }
+    return {static_cast<int>(line), column};
+  }
+
+ private:
+  std::string_view text_;
+  std::vector<size_t> starts_;
+};
+
+// The byte offset in the document of the character at `offset` of the decoded
+// scalar that starts at `start` (its mark): follows quotes, escapes, block
+// scalar indentation and line folding closely enough to land on the character.
+size_t document_offset_of(std::string_view doc, size_t start, size_t offset) {
+  if (start >= doc.size()) return start;
+  size_t i = start;
+  char style = doc[i];
+  auto skip_indentation = [&] {
+    while (i < doc.size() && (doc[i] == ' ' || doc[i] == '\t')) ++i;
+  };
+  if (style == '|' || style == '>') {
+    while (i < doc.size() && doc[i] != '\n') ++i;  // the header line
+    if (i < doc.size()) ++i;
+    size_t indent = 0;
+    while (i + indent < doc.size() && doc[i + indent] == ' ') ++indent;
+    for (size_t decoded = 0; i < doc.size() && decoded < offset; ++decoded) {
+      if (doc[i] == '\n') {
+        ++i;
+        for (size_t k = 0; k < indent && i < doc.size() && doc[i] == ' '; ++k) ++i;
+      } else {
+        ++i;
+      }
+    }
+    return i;
+  }
+  bool double_quoted = style == '"';
+  bool single_quoted = style == '\'';
+  if (double_quoted || single_quoted) ++i;
+  for (size_t decoded = 0; i < doc.size() && decoded < offset; ++decoded) {
+    if (double_quoted && doc[i] == '\\' && i + 1 < doc.size()) {
+      char e = doc[i + 1];
+      i += e == 'x' ? 4 : e == 'u' ? 6 : e == 'U' ? 10 : 2;
+    } else if (single_quoted && doc[i] == '\'' && i + 1 < doc.size() && doc[i + 1] == '\'') {
+      i += 2;
+    } else if (doc[i] == '\n') {
+      ++i;
+      skip_indentation();
+    } else {
+      ++i;
+    }
+  }
+  return std::min(i, doc.size());
+}
+
+// ---- The parser ----
+
+class DocumentParser {
+ public:
+  DocumentParser(std::string_view text, const ConfigContext& ctx)
+      : text_(text), lines_(text), ctx_(ctx) {}
+
+  ConfigParseResult run();
+
+ private:
+  // Fields of one mapping, after unknown and duplicate keys were reported.
+  struct Fields {
+    std::string path;
+    YAML::Node map;
+    std::map<std::string, std::pair<YAML::Node, YAML::Node>, std::less<>>
+        present;  // key -> (key, value)
+    std::optional<YAML::Node> value(std::string_view key) const {
+      auto it = present.find(key);
+      if (it == present.end()) return std::nullopt;
+      return it->second.second;
+    }
+    YAML::Node key_node(std::string_view key) const { return present.find(key)->second.first; }
+    bool has(std::string_view key) const { return present.find(key) != present.end(); }
+  };
+
+  void error_at(const std::string& path, size_t offset, std::string message) {
+    if (errors_.size() > kMaxConfigErrors) return;
+    if (errors_.size() == kMaxConfigErrors) {
+      errors_.push_back(ConfigError{
+          "", 0, 0,
+          "too many errors; only the first " + std::to_string(kMaxConfigErrors) + " are reported"});
+      return;
+    }
+    auto [line, column] = lines_.at(offset);
+    // One line per error, whatever a message quotes (see invalid_config_status).
+    std::replace_if(
+        message.begin(), message.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    errors_.push_back(ConfigError{path, line, column, std::move(message)});
+  }
+  // Reports at a node; a null node without a position (an empty value) is
+  // reported at `fallback`.
+  void error(const std::string& path, const YAML::Node& node, std::string message,
+             const YAML::Node* fallback = nullptr) {
+    error_at(path, offset_of(node, fallback), std::move(message));
+  }
+  size_t offset_of(const YAML::Node& node, const YAML::Node* fallback = nullptr) const {
+    if (node.IsNull() && fallback != nullptr) return offset_of(*fallback);
+    YAML::Mark m = node.Mark();
+    if (m.is_null() || m.pos < 0) return 0;
+    return static_cast<size_t>(m.pos);
+  }
+  bool count_node() {
+    if (++nodes_visited_ <= kMaxConfigNodes) return true;
+    if (!node_budget_reported_) {
+      node_budget_reported_ = true;
+      error_at("", 0,
+               "the document has more than " + std::to_string(kMaxConfigNodes) +
+                   " values (aliases count each time they are used)");
+    }
+    return false;
+  }
+
+  std::optional<Fields> read_map(const YAML::Node& node, const std::string& path,
+                                 const KeyList& known, const YAML::Node* where = nullptr);
+  void report_missing(const Fields& f, std::string_view key, const std::string& expected);
+
+  std::optional<bool> read_bool(const Fields& f, std::string_view key);
+  std::optional<int64_t> read_int(const Fields& f, std::string_view key, int64_t min, int64_t max);
+  std::optional<std::string> read_string(const YAML::Node& node, const std::string& path,
+                                         const YAML::Node* key_node);
+  std::optional<std::string> read_string(const Fields& f, std::string_view key) {
+    auto v = f.value(key);
+    if (!v) return std::nullopt;
+    YAML::Node k = f.key_node(key);
+    return read_string(*v, child_path(f.path, key), &k);
+  }
+  template <typename E, size_t N>
+  std::optional<E> read_enum(const Fields& f, std::string_view key, const E (&values)[N]);
+  std::optional<Decimal> read_decimal(const Fields& f, std::string_view key);
+  std::optional<int64_t> read_money(const Fields& f, std::string_view key);
+  std::optional<Instant> read_local_time(const Fields& f, std::string_view key);
+  std::optional<std::string> read_expression(const Fields& f, std::string_view key,
+                                             const rules::Environment& env, rules::TypeSet expected,
+                                             const char* what);
+  // A scalar's text when it is a number or a string (decimals and money
+  // accept both), else an error.
+  std::optional<std::string> read_number_text(const Fields& f, std::string_view key,
+                                              const std::string& expected);
+
+  void parse_earning(const YAML::Node& node, const YAML::Node& key, EarningPolicy& out);
+  void parse_expiry(const YAML::Node& node, const YAML::Node& key, ExpiryPolicy& out);
+  void parse_rules(const YAML::Node& node, const YAML::Node& key, std::vector<EarnRule>& out);
+  std::optional<EarnRule> parse_rule(const YAML::Node& node, const std::string& path,
+                                     std::map<std::string, std::string>& ids);
+  std::optional<EarnCap> parse_cap(const Fields& rule, std::string_view key, bool member,
+                                   const rules::Environment& env);
+  std::string parse_slot(const YAML::Node& node, const YAML::Node& key, std::string_view name,
+                         bool list);
+  bool write_json(JsonWriter& w, const YAML::Node& node, const std::string& path, size_t depth);
+
+  std::string_view text_;
+  LineIndex lines_;
+  const ConfigContext& ctx_;
+  std::vector<ConfigError> errors_;
+  size_t nodes_visited_ = 0;
+  bool node_budget_reported_ = false;
+};
+
+std::optional<DocumentParser::Fields> DocumentParser::read_map(const YAML::Node& node,
+                                                               const std::string& path,
+                                                               const KeyList& known,
+                                                               const YAML::Node* where) {
+  if (!node.IsMap()) {
+    error(path, node, "expected a mapping, got " + describe(node), where);
+    return std::nullopt;
+  }
+  Fields f;
+  f.path = path;
+  f.map = node;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (!count_node()) return std::nullopt;
+    const YAML::Node& key = it->first;
+    if (!key.IsScalar()) {
+      error(path, key, "keys must be strings, got " + describe(key));
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string message = "unknown key " + quoted(name);
+      if (name == "distinct_by" && &known == &kGlobalCapKeys) {
+        message += ": distinct_by applies only to member_cap";
+      } else if (auto suggestion = closest(name, known)) {
+        message += " (did you mean '" + std::string(*suggestion) + "'?)";
+      } else {
+        message += "; expected one of: ";
+        for (size_t i = 0; i < known.size(); ++i) {
+          if (i > 0) message += ", ";
+          message += known[i];
+        }
+      }
+      error(child_path(path, name), key, std::move(message));
+      continue;
+    }
+    if (f.present.count(name) > 0) {
+      auto [line, column] = lines_.at(offset_of(f.present[name].first));
+      error(child_path(path, name), key,
+            "duplicate key: already given at line " + std::to_string(line) + ", column " +
+                std::to_string(column));
+      continue;
+    }
+    f.present.emplace(name, std::make_pair(key, it->second));
+  }
+  return f;
+}
+
+void DocumentParser::report_missing(const Fields& f, std::string_view key,
+                                    const std::string& expected) {
+  error(child_path(f.path, key), f.map, "required key missing: " + expected);
+}
+
+std::optional<bool> DocumentParser::read_bool(const Fields& f, std::string_view key) {
+  auto v = f.value(key);
+  if (!v) return std::nullopt;
+  if (v->IsScalar() && is_plain(*v) && classify_plain(v->Scalar()) == PlainKind::kBool) {
+    char c = v->Scalar()[0];
+    return c == 't' || c == 'T';
+  }
+  YAML::Node k = f.key_node(key);
+  error(child_path(f.path, key), *v, "expected true or false, got " + describe(*v), &k);
+  return std::nullopt;
+}
+
+std::optional<int64_t> DocumentParser::read_int(const Fields& f, std::string_view key, int64_t min,
+                                                int64_t max) {
+  auto v = f.value(key);
+  if (!v) return std::nullopt;
+  std::string path = child_path(f.path, key);
+  YAML::Node k = f.key_node(key);
+  std::string range = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  if (!v->IsScalar() || !is_plain(*v) || classify_plain(v->Scalar()) != PlainKind::kInt ||
+      v->Scalar().starts_with("0x") || v->Scalar().starts_with("0o")) {
+    error(path, *v, "expected " + range + ", got " + describe(*v), &k);
+    return std::nullopt;
+  }
+  std::string_view text = v->Scalar();
+  if (text.front() == '+') text.remove_prefix(1);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    error(path, *v, "expected " + range + ", got " + v->Scalar());
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::string> DocumentParser::read_string(const YAML::Node& node,
+                                                       const std::string& path,
+                                                       const YAML::Node* key_node) {
+  if (node.IsScalar() &&
+      (is_string_tagged(node) ||
+       (is_plain(node) && classify_plain(node.Scalar()) == PlainKind::kString))) {
+    return node.Scalar();
+  }
+  std::string message = "expected a string, got " + describe(node);
+  if (node.IsScalar() && is_plain(node)) message += " (put it in quotes to make it a string)";
+  error(path, node, std::move(message), key_node);
+  return std::nullopt;
+}
+
+template <typename E, size_t N>
+std::optional<E> DocumentParser::read_enum(const Fields& f, std::string_view key,
+                                           const E (&values)[N]) {
+  auto v = f.value(key);
+  if (!v) return std::nullopt;
+  YAML::Node k = f.key_node(key);
+  std::string path = child_path(f.path, key);
+  if (!v->IsScalar()) {
+    error(path, *v, "expected " + names_list(values) + ", got " + describe(*v), &k);
+    return std::nullopt;
+  }
+  for (E e : values) {
+    if (v->Scalar() == to_string(e)) return e;
+  }
+  KeyList names;
+  for (E e : values) names.emplace_back(to_string(e));
+  std::string message = "expected " + names_list(values) + ", got " + quoted(v->Scalar());
+  if (auto s = closest(v->Scalar(), names)) message += " (did you mean '" + std::string(*s) + "'?)";
+  error(path, *v, std::move(message));
+  return std::nullopt;
+}
+
+std::optional<std::string> DocumentParser::read_number_text(const Fields& f, std::string_view key,
+                                                            const std::string& expected) {
+  auto v = f.value(key);
+  if (!v) return std::nullopt;
+  bool number = v->IsScalar() && is_plain(*v) &&
+                (classify_plain(v->Scalar()) == PlainKind::kInt ||
+                 classify_plain(v->Scalar()) == PlainKind::kFloat);
+  if (number || (v->IsScalar() && is_string_tagged(*v))) return v->Scalar();
+  YAML::Node k = f.key_node(key);
+  error(child_path(f.path, key), *v, "expected " + expected + ", got " + describe(*v), &k);
+  return std::nullopt;
+}
+
+std::optional<Decimal> DocumentParser::read_decimal(const Fields& f, std::string_view key) {
+  const std::string expected =
+      "a number greater than 0 and at most 1000000 with at most 6 decimal places, like 1 or 1.5";
+  auto text = read_number_text(f, key, expected);
+  if (!text) return std::nullopt;
+  auto d = parse_decimal(*text);
+  if (!d || d->micros == 0 || d->micros > 1'000'000 * Decimal::kScale) {
+    error(child_path(f.path, key), *f.value(key),
+          "expected " + expected + ", got " + quoted(*text));
+    return std::nullopt;
+  }
+  return d;
+}
+
+std::optional<int64_t> DocumentParser::read_money(const Fields& f, std::string_view key) {
+  int exponent = ctx_.currency_exponent;
+  std::string example = exponent == 0 ? "\"50\"" : "\"50." + std::string(exponent, '0') + "\"";
+  std::string expected = "an amount in " + ctx_.currency + " with at most " +
+                         std::to_string(exponent) + " decimal places, like " + example;
+  auto text = read_number_text(f, key, expected);
+  if (!text) return std::nullopt;
+  // Reuse the decimal grammar, then require the currency's precision.
+  auto d = parse_decimal(*text);
+  int64_t unit = 1;
+  for (int i = 0; i < exponent; ++i) unit *= 10;
+  int64_t per_minor = Decimal::kScale / unit;
+  if (!d || d->micros % per_minor != 0 || d->micros / Decimal::kScale > 1'000'000'000) {
+    error(child_path(f.path, key), *f.value(key),
+          "expected " + expected + " (at most 1000000000), got " + quoted(*text));
+    return std::nullopt;
+  }
+  return d->micros / per_minor;
+}
+
+std::optional<Instant> DocumentParser::read_local_time(const Fields& f, std::string_view key) {
+  auto v = f.value(key);
+  if (!v) return std::nullopt;
+  std::string path = child_path(f.path, key);
+  YAML::Node k = f.key_node(key);
+  auto text = read_string(*v, path, &k);
+  if (!text) return std::nullopt;
+  const std::string expected = "a local date-time in the program's time zone (" + ctx_.timezone +
+                               ") like \"2026-11-27T00:00\", or an RFC 3339 instant with an offset";
+  if (auto instant = parse_rfc3339(*text)) return instant;
+  // YYYY-MM-DDTHH:MM[:SS]
+  std::string_view s = *text;
+  auto number = [&](size_t at, size_t len, int* out) {
+    if (at + len > s.size() || !all_digits(s.substr(at, len))) return false;
+    *out = 0;
+    for (size_t i = at; i < at + len; ++i) *out = *out * 10 + (s[i] - '0');
+    return true;
+  };
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  bool shape = (s.size() == 16 || s.size() == 19) && number(0, 4, &y) && s[4] == '-' &&
+               number(5, 2, &mo) && s[7] == '-' && number(8, 2, &d) && s[10] == 'T' &&
+               number(11, 2, &h) && s[13] == ':' && number(14, 2, &mi) &&
+               (s.size() == 16 || (s[16] == ':' && number(17, 2, &sec)));
+  date::year_month_day ymd{date::year{y}, date::month{static_cast<unsigned>(mo)},
+                           date::day{static_cast<unsigned>(d)}};
+  if (!shape || !ymd.ok() || y < 1970 || h > 23 || mi > 59 || sec > 59) {
+    error(path, *v, "expected " + expected + ", got " + quoted(*text));
+    return std::nullopt;
+  }
+  const date::time_zone* zone = nullptr;
+  try {
+    zone = date::locate_zone(ctx_.timezone);
+  } catch (const std::exception&) {
+    error(path, *v, "the program's time zone " + quoted(ctx_.timezone) + " is unknown");
+    return std::nullopt;
+  }
+  auto local = date::local_days{ymd} + std::chrono::hours{h} + std::chrono::minutes{mi} +
+               std::chrono::seconds{sec};
+  date::local_info info = zone->get_info(local);
+  if (info.result == date::local_info::nonexistent) {
+    error(path, *v,
+          quoted(*text) + " does not exist in " + ctx_.timezone +
+              " (clocks skip it for daylight saving time); choose another time");
+    return std::nullopt;
+  }
+  // An ambiguous time (clocks fall back) is its first occurrence.
+  auto sys = zone->to_sys(local, date::choose::earliest);
+  return Instant::from_seconds(sys.time_since_epoch().count());
+}
+
+std::optional<std::string> DocumentParser::read_expression(const Fields& f, std::string_view key,
+                                                           const rules::Environment& env,
+                                                           rules::TypeSet expected,
+                                                           const char* what) {
+  auto v = f.value(key);
+  if (!v) return std::nullopt;
+  std::string path = child_path(f.path, key);
+  YAML::Node k = f.key_node(key);
+  // Expressions are strings; a plain `true` or `100` is a valid expression too.
+  if (!v->IsScalar() || (is_plain(*v) && classify_plain(v->Scalar()) == PlainKind::kNull)) {
+    error(path, *v, std::string("expected ") + what + " as a string, got " + describe(*v), &k);
+    return std::nullopt;
+  }
+  const std::string& source = v->Scalar();
+  if (source.find_first_not_of(" \t\r\n") == std::string::npos) {
+    error(path, *v, std::string("expected ") + what + ", got an empty string (leave the key out)");
+    return std::nullopt;
+  }
+  rules::CompileError compile_error;
+  auto compiled = rules::compile(source, env, expected, &compile_error);
+  if (!compiled.ok()) {
+    size_t at = document_offset_of(text_, offset_of(*v),
+                                   static_cast<size_t>(std::max(0, compile_error.offset)));
+    std::string message =
+        compile_error.message.empty() ? compiled.status().message() : compile_error.message;
+    error_at(path, at,
+             "in " + std::string(what) + " at offset " + std::to_string(compile_error.offset) +
+                 ": " + message);
+    return std::nullopt;
+  }
+  return source;
+}
+
+void DocumentParser::parse_earning(const YAML::Node& node, const YAML::Node& key,
+                                   EarningPolicy& out) {
+  auto f = read_map(node, "earning", kEarningKeys, &key);
+  if (!f) return;
+  if (auto spend = f->value("eligible_spend")) {
+    YAML::Node k = f->key_node("eligible_spend");
+    if (auto s = read_map(*spend, "earning.eligible_spend", kEligibleSpendKeys, &k)) {
+      EligibleSpendPolicy& e = out.eligible_spend;
+      e.after_discounts = read_bool(*s, "after_discounts").value_or(e.after_discounts);
+      e.include_shipping = read_bool(*s, "include_shipping").value_or(e.include_shipping);
+      e.include_tax = read_bool(*s, "include_tax").value_or(e.include_tax);
+      if (auto cats = s->value("excluded_categories")) {
+        std::string path = "earning.eligible_spend.excluded_categories";
+        YAML::Node ck = s->key_node("excluded_categories");
+        if (!cats->IsSequence()) {
+          error(path, *cats, "expected a list of category names, got " + describe(*cats), &ck);
+        } else if (cats->size() > kMaxExcludedCategories) {
+          error(path, *cats,
+                "at most " + std::to_string(kMaxExcludedCategories) + " categories, got " +
+                    std::to_string(cats->size()));
+        } else {
+          e.excluded_categories.clear();
+          std::set<std::string> seen;
+          for (size_t i = 0; i < cats->size(); ++i) {
+            if (!count_node()) return;
+            YAML::Node c = (*cats)[i];
+            auto name = read_string(c, index_path(path, i), &ck);
+            if (!name) continue;
+            if (name->empty() || name->size() > kMaxConfigNameLength) {
+              error(index_path(path, i), c,
+                    "expected a category name of 1 to " + std::to_string(kMaxConfigNameLength) +
+                        " characters");
+            } else if (!seen.insert(*name).second) {
+              error(index_path(path, i), c, "category " + quoted(*name) + " is listed twice");
+            } else {
+              e.excluded_categories.push_back(*name);
+            }
+          }
+        }
+      }
+    }
+  }
+  out.rounding = read_enum(*f, "rounding", kRoundingModes).value_or(out.rounding);
+  out.return_window_days = static_cast<int>(
+      read_int(*f, "return_window_days", 0, kMaxReturnWindowDays).value_or(out.return_window_days));
+  out.vest_from = read_enum(*f, "vest_from", kVestFroms).value_or(out.vest_from);
+  out.refund_overspend =
+      read_enum(*f, "refund_overspend", kRefundPolicies).value_or(out.refund_overspend);
+  out.guest_order_claim_days =
+      static_cast<int>(read_int(*f, "guest_order_claim_days", 0, kMaxGuestOrderClaimDays)
+                           .value_or(out.guest_order_claim_days));
+  out.max_points_per_order = read_int(*f, "max_points_per_order", 0, kMaxPointsPerOrderLimit)
+                                 .value_or(out.max_points_per_order);
+}
+
+void DocumentParser::parse_expiry(const YAML::Node& node, const YAML::Node& key,
+                                  ExpiryPolicy& out) {
+  auto f = read_map(node, "expiry", kExpiryKeys, &key);
+  if (!f) return;
+  if (!f->has("mode")) {
+    report_missing(*f, "mode", "expected " + names_list(kExpiryModes));
+    return;
+  }
+  auto mode = read_enum(*f, "mode", kExpiryModes);
+  if (!mode) return;
+  out.mode = *mode;
+  bool by_months = out.mode == ExpiryMode::kAfterEarn || out.mode == ExpiryMode::kRolling;
+  auto not_for_mode = [&](std::string_view k, const std::string& which) {
+    if (f->has(k)) {
+      error(child_path("expiry", k), f->key_node(k),
+            std::string(k) + " applies only to " + which + ", not to mode " + to_string(out.mode));
+    }
+  };
+  if (by_months) {
+    out.months = static_cast<int>(read_int(*f, "months", 1, kMaxExpiryMonths).value_or(out.months));
+  } else {
+    not_for_mode("months", "modes after_earn and rolling");
+  }
+  if (out.mode == ExpiryMode::kFixedDate) {
+    if (auto v = f->value("fixed_date")) {
+      YAML::Node k = f->key_node("fixed_date");
+      if (auto text = read_string(*v, "expiry.fixed_date", &k)) {
+        int month = 0, day = 0;
+        bool ok = text->size() == 5 && all_digits(text->substr(0, 2)) && (*text)[2] == '-' &&
+                  all_digits(text->substr(3, 2));
+        if (ok) {
+          month = std::stoi(text->substr(0, 2));
+          day = std::stoi(text->substr(3, 2));
+          ok = date::month_day{date::month{static_cast<unsigned>(month)},
+                               date::day{static_cast<unsigned>(day)}}
+                   .ok();
+        }
+        if (!ok) {
+          error("expiry.fixed_date", *v,
+                "expected a month and day as \"MM-DD\", like \"12-31\", got " + quoted(*text));
+        } else {
+          out.fixed_month = month;
+          out.fixed_day = day;
+        }
+      }
+    }
+  } else {
+    not_for_mode("fixed_date", "mode fixed_date");
+  }
+  if (out.mode != ExpiryMode::kNone) {
+    out.warn_days_before = static_cast<int>(
+        read_int(*f, "warn_days_before", 0, kMaxWarnDaysBefore).value_or(out.warn_days_before));
+  } else {
+    not_for_mode("warn_days_before", "modes that expire points");
+  }
+}
+
+bool valid_rule_id(std::string_view id) {
+  return !id.empty() && id.size() <= kMaxRuleIdLength &&
+         std::all_of(id.begin(), id.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+         });
+}
+
+bool valid_event_type(std::string_view type) {
+  return !type.empty() && type.size() <= kMaxEventTypeLength &&
+         std::all_of(type.begin(), type.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                  c == '.';
+         });
+}
+
+rules::Environment environment_for(EarnTrigger trigger, int exponent) {
+  switch (trigger) {
+    case EarnTrigger::kOrder:
+      return rules::Environment::order_rule(exponent);
+    case EarnTrigger::kEvent:
+      return rules::Environment::event_rule(exponent);
+    case EarnTrigger::kSignup:
+    case EarnTrigger::kBirthday:
+    case EarnTrigger::kAnniversary:
+      break;
+  }
+  rules::Environment env;
+  env.currency_exponent = exponent;
+  env.allow(rules::Root::kMember).allow(rules::Root::kProgram).allow(rules::Root::kNow);
+  return env;
+}
+
+void DocumentParser::parse_rules(const YAML::Node& node, const YAML::Node& key,
+                                 std::vector<EarnRule>& out) {
+  if (!node.IsSequence()) {
+    error("earn_rules", node, "expected a list of earn rules, got " + describe(node), &key);
+    return;
+  }
+  if (node.size() > kMaxEarnRules) {
+    error("earn_rules", node,
+          "at most " + std::to_string(kMaxEarnRules) + " earn rules, got " +
+              std::to_string(node.size()));
+    return;
+  }
+  std::map<std::string, std::string> ids;  // id -> where it was first defined
+  for (size_t i = 0; i < node.size(); ++i) {
+    if (!count_node()) return;
+    if (auto rule = parse_rule(node[i], index_path("earn_rules", i), ids)) {
+      out.push_back(std::move(*rule));
+    }
+  }
+}
+
+std::optional<EarnRule> DocumentParser::parse_rule(const YAML::Node& node, const std::string& path,
+                                                   std::map<std::string, std::string>& ids) {
+  size_t errors_before = errors_.size();
+  auto f = read_map(node, path, kRuleKeys);
+  if (!f) return std::nullopt;
+  EarnRule r;
+  auto here = [&](std::string_view key) { return child_path(path, key); };
+
+  if (!f->has("id")) {
+    report_missing(*f, "id", "a rule id of [a-z0-9_-], 1 to 64 characters");
+  } else if (auto id = read_string(*f, "id")) {
+    if (!valid_rule_id(*id)) {
+      error(here("id"), *f->value("id"),
+            "expected a rule id of lower-case letters, digits, '_' and '-', 1 to " +
+                std::to_string(kMaxRuleIdLength) + " characters, got " + quoted(*id));
+    } else if (auto [it, inserted] = ids.emplace(*id, path); !inserted) {
+      error(here("id"), *f->value("id"),
+            "duplicate rule id " + quoted(*id) + " (already used by " + it->second + ")");
+    } else {
+      r.id = *id;
+    }
+  }
+  if (auto name = read_string(*f, "name")) {
+    if (name->size() > kMaxConfigNameLength) {
+      error(here("name"), *f->value("name"),
+            "expected at most " + std::to_string(kMaxConfigNameLength) + " characters");
+    }
+    r.name = *name;
+  }
+
+  std::optional<EarnTrigger> trigger;
+  std::optional<EarnKind> kind;
+  if (!f->has("trigger")) {
+    report_missing(*f, "trigger", "expected " + names_list(kTriggers));
+  } else {
+    trigger = read_enum(*f, "trigger", kTriggers);
+  }
+  if (!f->has("kind")) {
+    report_missing(*f, "kind", "expected " + names_list(kKinds));
+  } else {
+    kind = read_enum(*f, "kind", kKinds);
+  }
+  if (!trigger || !kind) return std::nullopt;  // the rest depends on both
+  r.trigger = *trigger;
+  r.kind = *kind;
+  const bool on_order = r.trigger == EarnTrigger::kOrder;
+  const std::string trigger_text = std::string("trigger: ") + to_string(r.trigger);
+  const std::string kind_text = std::string("kind: ") + to_string(r.kind);
+
+  // A key that this trigger or kind does not use is an error: it would be ignored.
+  auto only_for = [&](std::string_view key, bool allowed, const std::string& which) {
+    if (f->has(key) && !allowed) {
+      error(here(key), f->key_node(key),
+            std::string(key) + " applies only to " + which + "; this rule has " +
+                (which.starts_with("kind") ? kind_text : trigger_text));
+      return false;
+    }
+    return f->has(key);
+  };
+  auto required_for = [&](std::string_view key, const std::string& which,
+                          const std::string& expected) {
+    if (!f->has(key)) report_missing(*f, key, expected + " (" + which + " needs it)");
+  };
+
+  if ((r.kind == EarnKind::kSpend || r.kind == EarnKind::kMultiplier) && !on_order) {
+    error(here("kind"), *f->value("kind"),
+          kind_text + " needs trigger: order; this rule has " + trigger_text);
+  }
+
+  // The trigger's own fields.
+  if (r.trigger == EarnTrigger::kEvent) {
+    required_for("event_type", trigger_text, "an event type of [a-z0-9_.-], 1 to 64 characters");
+  }
+  if (only_for("event_type", r.trigger == EarnTrigger::kEvent, "trigger: event")) {
+    if (auto type = read_string(*f, "event_type")) {
+      if (!valid_event_type(*type)) {
+        error(here("event_type"), *f->value("event_type"),
+              "expected an event type of lower-case letters, digits, '_', '-' and '.', 1 to " +
+                  std::to_string(kMaxEventTypeLength) + " characters, got " + quoted(*type));
+      } else {
+        r.event_type = *type;
+      }
+    }
+  }
+
+  // The kind's amount: exactly the field it needs.
+  switch (r.kind) {
+    case EarnKind::kSpend:
+      required_for("points_per_unit", kind_text, "points per 1 " + ctx_.currency + " of spend");
+      break;
+    case EarnKind::kMultiplier:
+      required_for("multiplier", kind_text, "the factor applied to spend points, like 2");
+      break;
+    case EarnKind::kFixed:
+      required_for("points", kind_text, "the points to award");
+      break;
+    case EarnKind::kFormula:
+      required_for("formula", kind_text, "an expression giving the points");
+      break;
+  }
+  if (only_for("points", r.kind == EarnKind::kFixed, "kind: fixed")) {
+    r.points = read_int(*f, "points", 1, kMaxRulePoints).value_or(0);
+  }
+  if (only_for("points_per_unit", r.kind == EarnKind::kSpend, "kind: spend")) {
+    r.points_per_unit = read_decimal(*f, "points_per_unit").value_or(Decimal{});
+  }
+  if (only_for("multiplier", r.kind == EarnKind::kMultiplier, "kind: multiplier")) {
+    r.multiplier = read_decimal(*f, "multiplier").value_or(Decimal{});
+  }
+  rules::Environment env = environment_for(r.trigger, ctx_.currency_exponent);
+  if (only_for("formula", r.kind == EarnKind::kFormula, "kind: formula")) {
+    r.formula = read_expression(*f, "formula", env,
+                                rules::TypeSet(rules::Type::kInt) | rules::Type::kDecimal,
+                                "a formula (an int or decimal expression)")
+                    .value_or("");
+  }
+  if (f->has("per_unit") && on_order && r.kind == EarnKind::kFixed && !f->has("item_filter")) {
+    error(here("per_unit"), f->key_node("per_unit"),
+          "per_unit needs an item_filter: it awards the points per unit of each matching item");
+  } else if (only_for("per_unit", on_order && r.kind == EarnKind::kFixed,
+                      "kind: fixed with trigger: order")) {
+    r.per_unit = read_bool(*f, "per_unit").value_or(false);
+  }
+
+  // Order-only fields.
+  if (only_for("item_filter", on_order, "trigger: order")) {
+    r.item_filter =
+        read_expression(*f, "item_filter", rules::Environment::item_rule(ctx_.currency_exponent),
+                        rules::Type::kBool, "an item filter (a bool expression)")
+            .value_or("");
+  }
+  if (only_for("min_order", on_order, "trigger: order")) {
+    r.min_order_minor = read_money(*f, "min_order").value_or(0);
+  }
+  if (only_for("first_order_only", on_order, "trigger: order")) {
+    r.first_order_only = read_bool(*f, "first_order_only").value_or(false);
+  }
+  if (only_for("pending_days", !on_order,
+               "triggers other than order (order points vest per earning.return_window_days)")) {
+    r.pending_days = static_cast<int>(read_int(*f, "pending_days", 0, kMaxPendingDays).value_or(0));
+  }
+
+  // Fields of every rule.
+  r.condition =
+      read_expression(*f, "condition", env, rules::Type::kBool, "a condition (a bool expression)")
+          .value_or("");
+  r.starts_at = read_local_time(*f, "starts_at");
+  r.ends_at = read_local_time(*f, "ends_at");
+  if (r.starts_at && r.ends_at && *r.starts_at >= *r.ends_at) {
+    error(here("ends_at"), *f->value("ends_at"), "ends_at must be later than starts_at");
+  }
+  r.priority =
+      static_cast<int>(read_int(*f, "priority", -kMaxRulePriority, kMaxRulePriority).value_or(0));
+  r.exclusive = read_bool(*f, "exclusive").value_or(false);
+  r.stackable = read_bool(*f, "stackable").value_or(true);
+  r.member_cap = parse_cap(*f, "member_cap", true, env);
+  r.global_cap = parse_cap(*f, "global_cap", false, env);
+
+  if (errors_.size() != errors_before) return std::nullopt;
+  return r;
+}
+
+std::optional<EarnCap> DocumentParser::parse_cap(const Fields& rule, std::string_view key,
+                                                 bool member, const rules::Environment& env) {
+  auto v = rule.value(key);
+  if (!v) return std::nullopt;
+  std::string path = child_path(rule.path, key);
+  YAML::Node k = rule.key_node(key);
+  auto f = read_map(*v, path, member ? kMemberCapKeys : kGlobalCapKeys, &k);
+  if (!f) return std::nullopt;
+  EarnCap cap;
+  if (!f->has("period")) {
+    report_missing(*f, "period", "expected " + names_list(kCapPeriods));
+  } else {
+    cap.period = read_enum(*f, "period", kCapPeriods).value_or(cap.period);
+  }
+  cap.max_awards = read_int(*f, "max_awards", 1, kMaxCapValue).value_or(0);
+  cap.max_points = read_int(*f, "max_points", 1, kMaxCapValue).value_or(0);
+  if (!f->has("max_awards") && !f->has("max_points")) {
+    error(path, *v, "a cap needs max_awards, max_points or both");
+  }
+  if (member) {
+    cap.distinct_by = read_expression(*f, "distinct_by", env, rules::Type::kString,
+                                      "a distinct_by key (a string expression)")
+                          .value_or("");
+  }
+  return cap;
+}
+
+// The opaque slots of later issues: converted to canonical JSON (keys sorted)
+// after checking their outer type.
+std::string DocumentParser::parse_slot(const YAML::Node& node, const YAML::Node& key,
+                                       std::string_view name, bool list) {
+  std::string path(name);
+  if (list ? !node.IsSequence() : !node.IsMap()) {
+    error(path, node,
+          std::string("expected ") + (list ? "a list" : "a mapping") + ", got " + describe(node),
+          &key);
+    return list ? "[]" : "{}";
+  }
+  JsonWriter w;
+  if (!write_json(w, node, path, 0)) return list ? "[]" : "{}";
+  return w.take();
+}
+
+bool DocumentParser::write_json(JsonWriter& w, const YAML::Node& node, const std::string& path,
+                                size_t depth) {
+  if (!count_node()) return false;
+  if (depth > kMaxConfigDepth) {
+    error(path, node, "nested deeper than " + std::to_string(kMaxConfigDepth) + " levels");
+    return false;
+  }
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      std::map<std::string, YAML::Node> sorted;
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        if (!it->first.IsScalar()) {
+          error(path, it->first, "keys must be strings, got " + describe(it->first));
+          return false;
+        }
+        if (!sorted.emplace(it->first.Scalar(), it->second).second) {
+          error(child_path(path, it->first.Scalar()), it->first, "duplicate key");
+          return false;
+        }
+      }
+      w.begin_object();
+      for (const auto& [k, v] : sorted) {
+        w.key(k);
+        if (!write_json(w, v, child_path(path, k), depth + 1)) return false;
+      }
+      w.end_object();
+      return true;
+    }
+    case YAML::NodeType::Sequence: {
+      w.begin_array();
+      for (size_t i = 0; i < node.size(); ++i) {
+        if (!write_json(w, node[i], index_path(path, i), depth + 1)) return false;
+      }
+      w.end_array();
+      return true;
+    }
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      w.null();
+      return true;
+    case YAML::NodeType::Scalar:
+      break;
+  }
+  const std::string& s = node.Scalar();
+  if (!is_plain(node)) {
+    w.value(s);
+    return true;
+  }
+  switch (classify_plain(s)) {
+    case PlainKind::kNull:
+      w.null();
+      return true;
+    case PlainKind::kBool:
+      w.value(s[0] == 't' || s[0] == 'T');
+      return true;
+    case PlainKind::kInt:
+    case PlainKind::kFloat: {
+      // Written as the JSON number it is when JSON can spell it that way.
+      std::string_view body = s;
+      if (body.front() == '-') body.remove_prefix(1);
+      bool json_number = !body.empty() && body.front() >= '0' && body.front() <= '9' &&
+                         !(body.size() > 1 && body.front() == '0' && body[1] != '.' &&
+                           body[1] != 'e' && body[1] != 'E') &&
+                         body.find_first_not_of("0123456789.eE+-") == std::string_view::npos &&
+                         body.back() != '.';
+      if (json_number) {
+        w.raw(s);
+      } else {
+        w.value(s);
+      }
+      return true;
+    }
+    case PlainKind::kString:
+      w.value(s);
+      return true;
+  }
+  return true;
+}
+
+ConfigParseResult DocumentParser::run() {
+  ConfigParseResult result;
+  if (text_.size() > kMaxConfigDocumentBytes) {
+    result.errors.push_back(ConfigError{
+        "", 1, 1,
+        "the document is larger than " + std::to_string(kMaxConfigDocumentBytes) + " bytes"});
+    return result;
+  }
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(text_));
+  } catch (const YAML::Exception& e) {
+    int line = e.mark.is_null() ? 0 : e.mark.line + 1;
+    int column = e.mark.is_null() ? 0 : e.mark.column + 1;
+    if (!e.mark.is_null() && e.mark.pos >= 0) {
+      std::tie(line, column) = lines_.at(static_cast<size_t>(e.mark.pos));
+    }
+    std::string message = "not valid YAML or JSON: " + e.msg;
+    std::replace_if(
+        message.begin(), message.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    result.errors.push_back(ConfigError{"", line, column, std::move(message)});
+    return result;
+  } catch (const std::exception& e) {
+    // yaml-cpp may throw outside its own hierarchy (e.g. bad_alloc on huge input).
+    result.errors.push_back(ConfigError{"", 0, 0, std::string("cannot parse: ") + e.what()});
+    return result;
+  }
+  if (documents.empty() || documents.front().IsNull()) {
+    result.errors.push_back(
+        ConfigError{"", 1, 1,
+                    "the document is empty; expected a mapping with earning, expiry "
+                    "and earn_rules"});
+    return result;
+  }
+  if (documents.size() > 1) {
+    error("", documents[1],
+          "expected one document, found " + std::to_string(documents.size()) +
+              " (remove the extra '---')");
+  }
+  ProgramConfig config;
+  const YAML::Node& root = documents.front();
+  try {
+    if (auto f = read_map(root, "", kTopKeys)) {
+      if (auto schema = f->value("$schema")) {
+        YAML::Node k = f->key_node("$schema");
+        (void)read_string(*schema, "$schema", &k);
+      }
+      if (auto v = f->value("earning")) parse_earning(*v, f->key_node("earning"), config.earning);
+      if (auto v = f->value("expiry")) parse_expiry(*v, f->key_node("expiry"), config.expiry);
+      if (auto v = f->value("earn_rules")) {
+        parse_rules(*v, f->key_node("earn_rules"), config.earn_rules);
+      }
+      struct Slot {
+        std::string_view name;
+        bool list;
+        std::string* out;
+      };
+      for (const Slot& slot :
+           {Slot{"tiers", true, &config.tiers_json}, Slot{"rewards", true, &config.rewards_json},
+            Slot{"campaigns", true, &config.campaigns_json},
+            Slot{"challenges", true, &config.challenges_json},
+            Slot{"referrals", false, &config.referrals_json}}) {
+        if (auto v = f->value(slot.name)) {
+          *slot.out = parse_slot(*v, f->key_node(slot.name), slot.name, slot.list);
+        }
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    // Node access does not throw for the shapes checked above; this is a guard.
+    error_at("", 0, std::string("cannot read the document: ") + e.msg);
+  }
+  if (!errors_.empty()) {
+    // In document order; the "too many errors" note (no position) stays last.
+    auto end = errors_.size() > kMaxConfigErrors ? errors_.end() - 1 : errors_.end();
+    std::stable_sort(errors_.begin(), end, [](const ConfigError& a, const ConfigError& b) {
+      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+    });
+    result.errors = std::move(errors_);
+    return result;
+  }
+  result.config = std::move(config);
+  return result;
+}
+
+// ---- Canonical JSON ----
+
+std::string format_money(int64_t minor, int exponent) {
+  std::string digits = std::to_string(minor);
+  if (exponent == 0) return digits;
+  if (digits.size() <= static_cast<size_t>(exponent)) {
+    digits.insert(0, static_cast<size_t>(exponent) + 1 - digits.size(), '0');
+  }
+  digits.insert(digits.size() - static_cast<size_t>(exponent), ".");
+  return digits;
+}
+
+void write_cap(JsonWriter& w, const EarnCap& cap, bool member) {
+  w.begin_object().field("period", to_string(cap.period));
+  if (cap.max_awards > 0) w.field("max_awards", cap.max_awards);
+  if (cap.max_points > 0) w.field("max_points", cap.max_points);
+  if (member && !cap.distinct_by.empty()) w.field("distinct_by", cap.distinct_by);
+  w.end_object();
+}
+
+void write_rule(JsonWriter& w, const EarnRule& r, const ConfigContext& ctx) {
+  const bool on_order = r.trigger == EarnTrigger::kOrder;
+  w.begin_object().field("id", r.id).field("name", r.name);
+  w.field("trigger", to_string(r.trigger));
+  if (r.trigger == EarnTrigger::kEvent) w.field("event_type", r.event_type);
+  w.field("kind", to_string(r.kind));
+  switch (r.kind) {
+    case EarnKind::kSpend:
+      w.key("points_per_unit").raw(format_decimal(r.points_per_unit));
+      break;
+    case EarnKind::kMultiplier:
+      w.key("multiplier").raw(format_decimal(r.multiplier));
+      break;
+    case EarnKind::kFixed:
+      w.field("points", r.points);
+      if (on_order && !r.item_filter.empty()) w.field("per_unit", r.per_unit);
+      break;
+    case EarnKind::kFormula:
+      w.field("formula", r.formula);
+      break;
+  }
+  if (!r.condition.empty()) w.field("condition", r.condition);
+  if (on_order) {
+    if (!r.item_filter.empty()) w.field("item_filter", r.item_filter);
+    if (r.min_order_minor > 0) {
+      w.field("min_order", format_money(r.min_order_minor, ctx.currency_exponent));
+    }
+    w.field("first_order_only", r.first_order_only);
+  }
+  if (r.starts_at) w.field("starts_at", format_rfc3339(*r.starts_at));
+  if (r.ends_at) w.field("ends_at", format_rfc3339(*r.ends_at));
+  w.field("priority", r.priority).field("exclusive", r.exclusive).field("stackable", r.stackable);
+  if (r.member_cap) {
+    w.key("member_cap");
+    write_cap(w, *r.member_cap, true);
+  }
+  if (r.global_cap) {
+    w.key("global_cap");
+    write_cap(w, *r.global_cap, false);
+  }
+  if (!on_order) w.field("pending_days", r.pending_days);
+  w.end_object();
+}
+
+}  // namespace
+
+const char* to_string(ConfigFormat format) {
+  return format == ConfigFormat::kJson ? "json" : "yaml";
+}
+
+std::optional<ConfigFormat> parse_config_format(std::string_view text) {
+  if (text == "json") return ConfigFormat::kJson;
+  if (text == "yaml") return ConfigFormat::kYaml;
+  return std::nullopt;
+}
+
+ConfigFormat detect_config_format(std::string_view document) {
+  size_t first = document.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && document[first] == '{' ? ConfigFormat::kJson
+                                                                   : ConfigFormat::kYaml;
+}
+
+ConfigParseResult parse_config_document(std::string_view text, const ConfigContext& ctx) {
+  DocumentParser parser(text, ctx);
+  ConfigParseResult result = parser.run();
+  LOYALTY_ASSERT(result.config.has_value() == result.errors.empty());
+  return result;
+}
+
+std::string config_to_json(const ProgramConfig& c, const ConfigContext& ctx) {
+  JsonWriter w;
+  w.begin_object();
+  const EarningPolicy& e = c.earning;
+  w.key("earning").begin_object();
+  w.key("eligible_spend").begin_object();
+  w.field("after_discounts", e.eligible_spend.after_discounts)
+      .field("include_shipping", e.eligible_spend.include_shipping)
+      .field("include_tax", e.eligible_spend.include_tax);
+  w.key("excluded_categories").begin_array();
+  for (const auto& cat : e.eligible_spend.excluded_categories) w.value(cat);
+  w.end_array().end_object();
+  w.field("rounding", to_string(e.rounding))
+      .field("return_window_days", e.return_window_days)
+      .field("vest_from", to_string(e.vest_from))
+      .field("refund_overspend", to_string(e.refund_overspend))
+      .field("guest_order_claim_days", e.guest_order_claim_days)
+      .field("max_points_per_order", e.max_points_per_order);
+  w.end_object();
+
+  const ExpiryPolicy& x = c.expiry;
+  w.key("expiry").begin_object().field("mode", to_string(x.mode));
+  if (x.mode == ExpiryMode::kAfterEarn || x.mode == ExpiryMode::kRolling) {
+    w.field("months", x.months);
+  }
+  if (x.mode == ExpiryMode::kFixedDate) {
+    char md[8];
+    std::snprintf(md, sizeof md, "%02d-%02d", x.fixed_month, x.fixed_day);
+    w.field("fixed_date", std::string_view(md));
+  }
+  if (x.mode != ExpiryMode::kNone) w.field("warn_days_before", x.warn_days_before);
+  w.end_object();
+
+  w.key("earn_rules").begin_array();
+  for (const EarnRule& r : c.earn_rules) write_rule(w, r, ctx);
+  w.end_array();
+  w.field_raw("tiers", c.tiers_json)
+      .field_raw("rewards", c.rewards_json)
+      .field_raw("campaigns", c.campaigns_json)
+      .field_raw("challenges", c.challenges_json)
+      .field_raw("referrals", c.referrals_json);
+  w.end_object();
+  return w.take();
+}
+
+std::string format_config_error(const ConfigError& e, std::string_view file) {
+  std::string out(file);
+  out += ":" + std::to_string(e.line) + ":" + std::to_string(e.column) + ": ";
+  if (!e.path.empty()) out += e.path + ": ";
+  return out + e.message;
+}
+
+Status invalid_config_status(const std::vector<ConfigError>& errors) {
+  LOYALTY_ASSERT(!errors.empty());
+  std::string message = "the configuration document has " + std::to_string(errors.size()) +
+                        (errors.size() == 1 ? " error" : " errors");
+  for (const ConfigError& e : errors) message += "\n" + format_config_error(e, "");
+  return Status(ErrorCode::kInvalidConfig, std::move(message));
+}
+
+std::vector<ConfigError> config_errors_of(const Status& status) {
+  std::vector<ConfigError> out;
+  if (status.code() != ErrorCode::kInvalidConfig) return out;
+  std::string_view rest = status.message();
+  size_t nl = rest.find('\n');
+  while (nl != std::string_view::npos) {
+    rest.remove_prefix(nl + 1);
+    nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    // ":LINE:COL: PATH: message" (see format_config_error); paths hold no ": ".
+    ConfigError e;
+    if (line.empty() || line.front() != ':') continue;
+    line.remove_prefix(1);
+    auto number = [&line](int* out) {
+      auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), *out);
+      if (ec != std::errc()) return false;
+      line.remove_prefix(static_cast<size_t>(end - line.data()));
+      return true;
+    };
+    if (!number(&e.line) || !line.starts_with(":")) continue;
+    line.remove_prefix(1);
+    if (!number(&e.column) || !line.starts_with(": ")) continue;
+    line.remove_prefix(2);
+    size_t sep = line.find(": ");
+    bool has_path = sep != std::string_view::npos && sep > 0 &&
+                    line.substr(0, sep).find(' ') == std::string_view::npos;
+    if (has_path) {
+      e.path = std::string(line.substr(0, sep));
+      line.remove_prefix(sep + 2);
+    }
+    e.message = std::string(line);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::span<const ConfigObjectKeys> config_document_keys() {
+  static const std::vector<ConfigObjectKeys> kKeys = {
+      {"", kTopKeys},
+      {"earning", kEarningKeys},
+      {"earning.eligible_spend", kEligibleSpendKeys},
+      {"expiry", kExpiryKeys},
+      {"earn_rules[]", kRuleKeys},
+      {"earn_rules[].member_cap", kMemberCapKeys},
+      {"earn_rules[].global_cap", kGlobalCapKeys},
+  };
+  return kKeys;
+}
+
+}  // namespace loyalty

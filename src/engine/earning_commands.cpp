@@ -1,0 +1,314 @@
+#include "engine/earning_commands.h"
+
+#include <algorithm>
+
+#include "common/assert.h"
+#include "common/json_writer.h"
+#include "engine/engine.h"
+#include "engine/job_commands.h"
+
+namespace loyalty::engine {
+namespace {
+
+bool is_event_type_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+}
+
+// The views a rule expression reads about a member (what the engine knows
+// without extra queries; member attributes are not exposed to event rules yet).
+struct MemberViews {
+  std::string id;
+  rules::MemberView member;
+  rules::ProgramView program;
+  std::string program_id;
+
+  MemberViews(const Program& p, const Member& m, const Balance& balance) {
+    id = format_id(m.id);
+    program_id = format_id(p.id);
+    member.id = id;
+    member.external_id = m.external_id;
+    member.email = m.email;
+    member.status = to_string(m.status);
+    member.enrolled_at = m.created_at;
+    member.birthday = m.birthday;
+    member.lifetime_earned_points = balance.lifetime_earned.value;
+    member.available_points = balance.available.value;
+    program.id = program_id;
+    program.currency = p.currency;
+    program.timezone = p.timezone;
+  }
+  MemberViews(const MemberViews&) = delete;
+  MemberViews& operator=(const MemberViews&) = delete;
+};
+
+// Reads the counters the rules need (global ones locked on PostgreSQL) and keeps
+// them alive for the evaluation.
+struct LoadedUsage {
+  std::vector<store::RuleUsage> rows;
+  std::vector<UsageCounter> counters;  // views into rows
+};
+
+Status load_usage(store::StoreSession& s, ProgramId program, MemberId member,
+                  const std::vector<UsageKey>& keys, LoadedUsage* out) {
+  std::vector<store::RuleUsage> wanted;
+  wanted.reserve(keys.size());
+  for (const UsageKey& k : keys) {
+    store::RuleUsage u;
+    u.member = k.scope == CapScope::kGlobal ? MemberId{0} : member;
+    u.rule_id = std::string(k.rule_id);
+    u.period_key = std::string(k.period.view());
+    u.distinct_key = std::string(k.distinct_key);
+    wanted.push_back(std::move(u));
+  }
+  LOYALTY_ASSIGN_OR_RETURN(out->rows, s.read_rule_usage(program, wanted, /*lock_global=*/true));
+  out->counters.clear();
+  for (const store::RuleUsage& row : out->rows) {
+    for (const UsageKey& k : keys) {
+      const bool global = k.scope == CapScope::kGlobal;
+      if (global == !row.member.valid() && k.rule_id == row.rule_id &&
+          k.period.view() == row.period_key && k.distinct_key == row.distinct_key) {
+        out->counters.push_back(UsageCounter{k, row.awards, row.points});
+        break;
+      }
+    }
+  }
+  return {};
+}
+
+Status add_usage(store::StoreSession& s, ProgramId program, MemberId member,
+                 const EarnResult& result) {
+  for (const UsageCounter& inc : result.usage_increments) {
+    store::RuleUsage u;
+    u.member = inc.key.scope == CapScope::kGlobal ? MemberId{0} : member;
+    u.rule_id = std::string(inc.key.rule_id);
+    u.period_key = std::string(inc.key.period.view());
+    u.distinct_key = std::string(inc.key.distinct_key);
+    u.awards = inc.awards;
+    u.points = inc.points;
+    LOYALTY_RETURN_IF_ERROR(s.add_rule_usage(program, u));
+  }
+  return {};
+}
+
+// Credits every award of `result`, in order; returns the postings.
+Result<std::vector<Posting>> credit_awards(store::StoreSession& s, ProgramCache& programs,
+                                           const Program& program, MemberId member,
+                                           const EarnResult& result, const char* source,
+                                           const std::string& actor, Instant now) {
+  std::vector<Posting> postings;
+  for (const Award& a : result.awards) {
+    LOYALTY_ASSERT(a.points > 0);
+    CreditRequest request;
+    request.points = Points{a.points};
+    request.reason = std::string(a.rule_name.empty() ? a.rule_id : a.rule_name);
+    request.source = source;
+    request.actor = actor;
+    if (a.pending_days > 0) request.available_at = now + Duration::from_days(a.pending_days);
+    LOYALTY_ASSIGN_OR_RETURN(Posting p,
+                             credit_member(s, programs, program.id, member, request, now));
+    postings.push_back(std::move(p));
+  }
+  return postings;
+}
+
+std::string attributes_json(const std::vector<std::pair<std::string, std::string>>& attributes) {
+  JsonWriter w;
+  w.begin_object();
+  for (const auto& [k, v] : attributes) w.field(k, v);
+  w.end_object();
+  return w.take();
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const CompiledConfig>> CompiledConfigCache::get(store::StoreSession& session,
+                                                                       ProgramCache& programs,
+                                                                       const Program& program) {
+  LOYALTY_ASSIGN_OR_RETURN(auto config, active_program_config(session, programs, program));
+  auto it = entries_.find(program.id.value);
+  if (it != entries_.end() && it->second.source == config &&
+      it->second.currency == program.currency && it->second.timezone == program.timezone) {
+    return it->second.compiled;
+  }
+  const std::optional<int> exponent = currency_exponent(program.currency);
+  if (!exponent) {
+    return Status(ErrorCode::kInternal, "program currency " + program.currency + " is unknown");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto compiled, compile_config(*config, *exponent, program.timezone));
+  entries_[program.id.value] = Entry{config, program.currency, program.timezone, compiled};
+  return compiled;
+}
+
+Status validate_event(const RecordEvent& e, Instant now) {
+  auto invalid = [](std::string message) {
+    return Status(ErrorCode::kInvalidRequest, std::move(message));
+  };
+  if (e.external_id.empty() || e.external_id.size() > kMaxEventIdLength) {
+    return invalid("id: must be 1 to 255 characters");
+  }
+  if (e.type.empty() || e.type.size() > kMaxEventTypeLength ||
+      !std::all_of(e.type.begin(), e.type.end(), is_event_type_char)) {
+    return invalid("type: must be 1 to 64 characters of a-z, 0-9, '_', '.', '-'");
+  }
+  if (!e.member_id.valid() && e.member_external_id.empty()) {
+    return invalid("member_id or member_external_id is required");
+  }
+  if (e.attributes.size() > kMaxEventAttributes) {
+    return invalid("attributes: at most 32 entries");
+  }
+  for (size_t i = 0; i < e.attributes.size(); ++i) {
+    const auto& [k, v] = e.attributes[i];
+    if (k.empty() || k.size() > kMaxEventAttributeKeyLength) {
+      return invalid("attributes: keys must be 1 to 64 characters");
+    }
+    if (v.size() > kMaxEventAttributeValueLength) {
+      return invalid("attributes." + k + ": at most 1024 characters");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (e.attributes[j].first == k) return invalid("attributes: duplicate key '" + k + "'");
+    }
+  }
+  if (e.occurred_at && *e.occurred_at > now) {
+    return invalid("occurred_at: must not be in the future");
+  }
+  return {};
+}
+
+Result<EventRecorded> record_event(store::StoreSession& s, ProgramCache& programs,
+                                   CompiledConfigCache& compiled, const RecordEvent& c,
+                                   Instant now) {
+  LOYALTY_RETURN_IF_ERROR(validate_event(c, now));
+  LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, c.program_id));
+  // The member, locked (PostgreSQL) before anything of it is read.
+  std::optional<Member> member;
+  if (c.member_id.valid()) {
+    LOYALTY_ASSIGN_OR_RETURN(member, s.find_member(c.program_id, c.member_id));
+  } else {
+    LOYALTY_ASSIGN_OR_RETURN(member,
+                             s.find_member_by_external_id(c.program_id, c.member_external_id));
+  }
+  if (!member) {
+    return Status(ErrorCode::kNotFound,
+                  c.member_id.valid()
+                      ? "member " + format_id(c.member_id) + " not found"
+                      : "member with external_id '" + c.member_external_id + "' not found");
+  }
+  LOYALTY_RETURN_IF_ERROR(s.lock_members(c.program_id, {member->id}));
+  if (member->status == MemberStatus::kBlocked) {
+    return Status(ErrorCode::kMemberBlocked,
+                  "member " + format_id(member->id) + " is blocked and cannot earn points");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto existing, s.find_member_event(c.program_id, c.external_id));
+  if (existing) {
+    return Status(ErrorCode::kConflict,
+                  "an event with id '" + c.external_id + "' was already recorded");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto config, compiled.get(s, programs, program));
+  if (!config->has_event_type(c.type)) {
+    return Status(ErrorCode::kUnknownEventType,
+                  "no earn rule of the active configuration (version " +
+                      std::to_string(config->config().version) + ") handles events of type '" +
+                      c.type + "'");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(Balance balance, s.get_balance(c.program_id, member->id));
+
+  // The rules' view of the event.
+  std::vector<rules::Attribute> attributes;
+  attributes.reserve(c.attributes.size());
+  for (const auto& [k, v] : c.attributes) attributes.push_back(rules::Attribute{k, v});
+  rules::EventView event;
+  event.type = c.type;
+  event.occurred_at = c.occurred_at.value_or(now);
+  event.attributes = attributes;
+  MemberViews views(program, *member, balance);
+  rules::Context ctx;
+  ctx.event = &event;
+  ctx.member = &views.member;
+  ctx.program = &views.program;
+  ctx.now = now;
+
+  std::vector<UsageKey> keys;
+  usage_keys_for_event(*config, ctx, now, &keys);
+  LoadedUsage usage;
+  LOYALTY_RETURN_IF_ERROR(load_usage(s, c.program_id, member->id, keys, &usage));
+  EarnResult result;
+  LOYALTY_RETURN_IF_ERROR(evaluate_event(*config, ctx, usage.counters, now, &result));
+
+  LOYALTY_ASSIGN_OR_RETURN(
+      std::vector<Posting> postings,
+      credit_awards(s, programs, program, member->id, result, "event", c.actor, now));
+  LOYALTY_RETURN_IF_ERROR(add_usage(s, c.program_id, member->id, result));
+
+  EventRecorded out;
+  // The explanation: awards and skips merged back into evaluation order.
+  for (const CompiledRule& r : config->rules_for(EarnTrigger::kEvent)) {
+    const EarnRule& rule = config->rule(r);
+    if (rule.event_type != c.type) continue;
+    RuleExplanation x;
+    x.rule_id = rule.id;
+    x.rule_name = rule.name;
+    for (size_t i = 0; i < result.awards.size(); ++i) {
+      if (result.awards[i].rule_index == r.document_index) {
+        x.outcome = "awarded";
+        x.points = result.awards[i].points;
+        x.posting_id = postings[i].id;
+      }
+    }
+    for (const Skip& skip : result.skipped) {
+      if (skip.rule_index == r.document_index) x.outcome = to_string(skip.reason);
+    }
+    LOYALTY_ASSERT(!x.outcome.empty());
+    out.rules.push_back(std::move(x));
+  }
+
+  store::MemberEvent& e = out.event;
+  e.program_id = c.program_id;
+  e.member_id = member->id;
+  e.external_id = c.external_id;
+  e.type = c.type;
+  e.attributes_json = attributes_json(c.attributes);
+  e.occurred_at = event.occurred_at;
+  e.created_at = now;
+  e.points = result.total_points;
+  if (!postings.empty()) e.posting_id = postings.front().id;
+  JsonWriter awards;
+  awards.begin_array();
+  for (const RuleExplanation& x : out.rules) {
+    if (x.outcome != "awarded") continue;
+    awards.begin_object()
+        .field("rule_id", x.rule_id)
+        .field("rule_name", x.rule_name)
+        .field("points", x.points)
+        .field("posting_id", format_id(x.posting_id))
+        .end_object();
+  }
+  awards.end_array();
+  e.awards_json = awards.take();
+  LOYALTY_ASSIGN_OR_RETURN(e.id, s.insert_member_event(e));
+  return out;
+}
+
+Result<int64_t> award_signup(store::StoreSession& s, ProgramCache& programs,
+                             CompiledConfigCache& compiled, const Program& program,
+                             const Member& member, Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(auto config, compiled.get(s, programs, program));
+  if (config->rules_for(EarnTrigger::kSignup).empty()) return int64_t{0};
+  MemberViews views(program, member, Balance{});
+  rules::Context ctx;
+  ctx.member = &views.member;
+  ctx.program = &views.program;
+  ctx.now = now;
+  std::vector<UsageKey> keys;
+  usage_keys_for(EarnTrigger::kSignup, *config, ctx, now, &keys);
+  LoadedUsage usage;
+  LOYALTY_RETURN_IF_ERROR(load_usage(s, program.id, member.id, keys, &usage));
+  EarnResult result;
+  evaluate_signup(*config, ctx, usage.counters, now, &result);
+  LOYALTY_ASSIGN_OR_RETURN(auto postings, credit_awards(s, programs, program, member.id, result,
+                                                        "signup", "system", now));
+  (void)postings;
+  LOYALTY_RETURN_IF_ERROR(add_usage(s, program.id, member.id, result));
+  return result.total_points;
+}
+
+}  // namespace loyalty::engine

@@ -1,0 +1,40 @@
+// The engine side of the scheduled jobs (src/jobs): what RunProgramJob does
+// inside the writer's transaction, and the credit path shared by every command
+// that credits points (API credits, orders, events, job awards).
+//
+// Engine-internal: included by src/engine/*.cpp only.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "common/result.h"
+#include "domain/ledger.h"
+#include "domain/program_config.h"
+#include "engine/engine.h"
+#include "store/store.h"
+
+namespace loyalty::engine {
+
+// The program's active configuration (expiry policy, earn rules).
+Result<std::shared_ptr<const ProgramConfig>> active_program_config(store::StoreSession& s,
+                                                                   ProgramCache& programs,
+                                                                   const Program& program);
+
+// Credits a member the way the Credit command does: catches the member up,
+// gives the new lot the expiry policy's expires_at when the request has none,
+// counts the credit as activity for rolling expiry, writes the posting.
+// Commands of other kinds that credit points (orders, events) call this.
+Result<Posting> credit_member(store::StoreSession& s, ProgramCache& programs, ProgramId program_id,
+                              MemberId member_id, CreditRequest request, Instant now);
+
+// One step of a per-program job; see RunProgramJob.
+Result<JobStepResult> run_program_job(store::StoreSession& s, ProgramCache& programs,
+                                      const RunProgramJob& job, Instant now);
+
+// The job names used in job_state and job_marks.
+inline constexpr std::string_view kBirthdaysJob = "birthdays";
+inline constexpr std::string_view kAnniversariesJob = "anniversaries";
+inline constexpr std::string_view kExpiryWarningsJob = "expiry_warnings";
+
+}  // namespace loyalty::engine

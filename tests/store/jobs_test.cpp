@@ -1,0 +1,519 @@
+// The scheduled jobs end to end on both stores: the real engine and scheduler
+// over a ManualClock, with exact balances, outbox events and `verify` after
+// each scenario (docs/jobs.md).
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/verify.h"
+#include "domain/expiry.h"
+#include "engine/engine.h"
+#include "jobs/scheduler.h"
+#include "store/store_test_support.h"
+
+namespace loyalty {
+namespace {
+
+using store::testing::Backend;
+using store::testing::must;
+using store::testing::TestDatabase;
+
+Instant at(const char* rfc3339) {
+  auto t = parse_rfc3339(rfc3339);
+  if (!t) throw store::testing::StoreTestError(std::string("bad instant ") + rfc3339);
+  return *t;
+}
+
+std::string text(std::optional<Instant> t) { return t ? format_rfc3339(*t) : "(none)"; }
+
+class JobsTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres) LOYALTY_REQUIRE_POSTGRES_OR_SKIP();
+    db_ = must(TestDatabase::create(GetParam()));
+    engine_ = must(engine::Engine::start(db_->url(), clock_));
+    reader_ = must(db_->open_session());
+  }
+  void TearDown() override {
+    if (engine_) engine_->stop();
+    if (reader_) {
+      auto report = must(cli::verify_store(*reader_));
+      EXPECT_TRUE(report.problems.empty()) << cli::format_report(report);
+    }
+  }
+
+  engine::Outcome run(engine::CommandBody body) {
+    return engine_->execute(engine::Command{std::move(body), std::nullopt, nullptr});
+  }
+  template <typename T>
+  T ok(engine::CommandBody body) {
+    engine::Outcome out = run(std::move(body));
+    if (!out.status.ok()) throw store::testing::StoreTestError(out.status.message());
+    return std::get<T>(out.value);
+  }
+
+  ProgramId create_program(const std::string& timezone, const std::string& config_yaml) {
+    engine::CreateProgram create;
+    create.program.name = "Jobs";
+    create.program.currency = "EUR";
+    create.program.timezone = timezone;
+    ProgramId id = ok<engine::ProgramCreated>(create).program.id;
+    if (!config_yaml.empty()) {
+      engine::PutConfig put;
+      put.program_id = id;
+      put.document = config_yaml;
+      put.actor = "test";
+      engine::Outcome out = run(put);
+      if (!out.status.ok()) throw store::testing::StoreTestError(out.status.message());
+    }
+    return id;
+  }
+  MemberId enroll(ProgramId program, const std::string& external_id,
+                  std::optional<LocalDate> birthday = std::nullopt) {
+    engine::EnrollMember e;
+    e.member.program_id = program;
+    e.member.external_id = external_id;
+    e.member.email = external_id + "@example.com";
+    e.member.birthday = birthday;
+    return ok<Member>(e).id;
+  }
+  Posting credit(ProgramId program, MemberId member, int64_t points) {
+    engine::Credit c;
+    c.program_id = program;
+    c.member_id = member;
+    c.request.points = Points{points};
+    c.request.reason = "test";
+    c.request.actor = "test";
+    return ok<Posting>(c);
+  }
+  engine::Outcome debit(ProgramId program, MemberId member, int64_t points) {
+    engine::Debit d;
+    d.program_id = program;
+    d.member_id = member;
+    d.request.points = Points{points};
+    d.request.reason = "test";
+    d.request.actor = "test";
+    return run(d);
+  }
+  Balance balance(ProgramId program, MemberId member) {
+    return must(reader_->get_balance(program, member));
+  }
+  jobs::JobRunCounts run_jobs(jobs::JobSelection selection = {}) {
+    return must(jobs::run_jobs_once(*reader_, *engine_, clock_, selection));
+  }
+  // Outbox events of the program as "type member points", in order.
+  std::vector<store::OutboxEvent> events(ProgramId program, std::string_view type = {}) {
+    std::vector<store::OutboxEvent> out;
+    for (const auto& e : must(reader_->list_outbox_events(program, {}, store::kMaxOutboxPage))) {
+      if (type.empty() || e.type == type) out.push_back(e);
+    }
+    return out;
+  }
+  // Advances the clock to `until` in steps, running every job after each step.
+  void run_daily_until(Instant until, Duration step = Duration::from_days(1)) {
+    while (clock_.now() < until) {
+      clock_.set(std::min(until, clock_.now() + step));
+      run_jobs();
+    }
+  }
+  int64_t count_postings(ProgramId program, std::string_view source) {
+    int64_t n = 0;
+    must(reader_->connection().query(
+        "SELECT COUNT(*) FROM postings WHERE program_id = ? AND "
+        "source = ?",
+        {program.value, source}, [&](const store::Row& r) { n = r.get_int(0); }));
+    return n;
+  }
+
+  ManualClock clock_{at("2025-01-01T12:00:00Z")};
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<store::StoreSession> reader_;
+};
+
+// ---- Expiry policies over a year ----
+
+TEST_P(JobsTest, AfterEarnExpiresEachLotMonthsAfterItWasEarnedWithOneWarningEach) {
+  ProgramId p = create_program("UTC", R"(expiry:
+  mode: after_earn
+  months: 3
+  warn_days_before: 7
+)");
+  MemberId m = enroll(p, "a");
+  clock_.set(at("2025-01-10T12:00:00Z"));
+  Posting first = credit(p, m, 100);
+  clock_.set(at("2025-02-20T12:00:00Z"));
+  credit(p, m, 50);
+  clock_.set(at("2025-03-01T12:00:00Z"));
+  ASSERT_TRUE(debit(p, m, 30).status.ok());  // from the lot expiring first
+  run_daily_until(at("2025-04-10T11:59:59Z"), Duration::from_seconds(6 * 3600));
+  EXPECT_EQ(balance(p, m).available.value, 120);
+  ASSERT_EQ(events(p, "points.expiring_soon").size(), 1u);
+  run_daily_until(at("2025-04-10T12:00:00Z"));
+  EXPECT_EQ(balance(p, m).available.value, 50);
+  EXPECT_EQ(balance(p, m).expired.value, 70);
+  run_daily_until(at("2025-12-31T00:00:00Z"), Duration::from_days(7));
+  Balance end = balance(p, m);
+  EXPECT_EQ(end.available.value, 0);
+  EXPECT_EQ(end.expired.value, 120);
+  EXPECT_EQ(end.lifetime_spent.value, 30);
+  EXPECT_EQ(end.next_due_at, std::nullopt);
+
+  auto warnings = events(p, "points.expiring_soon");
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_EQ(warnings[0].payload_json,
+            "{\"member_id\":\"" + format_id(m) +
+                "\",\"points\":70,\"expires_at\":\"2025-04-10T12:00:00Z\",\"warn_days_before\":7}");
+  // Warned within the 6-hour step after the window opened (7 days before).
+  EXPECT_GE(warnings[0].created_at, at("2025-04-03T12:00:00Z"));
+  EXPECT_LT(warnings[0].created_at, at("2025-04-03T18:00:00Z"));
+  EXPECT_EQ(warnings[1].payload_json,
+            "{\"member_id\":\"" + format_id(m) +
+                "\",\"points\":50,\"expires_at\":\"2025-05-20T12:00:00Z\",\"warn_days_before\":7}");
+  auto expired = events(p, "points.expired");
+  ASSERT_EQ(expired.size(), 2u);
+  EXPECT_NE(expired[0].payload_json.find("\"points\":70"), std::string::npos);
+  EXPECT_NE(expired[1].payload_json.find("\"points\":50"), std::string::npos);
+  (void)first;
+}
+
+TEST_P(JobsTest, FixedDateExpiresAYearsPointsWhenTheDateEndsInTheProgramsTimeZone) {
+  ProgramId p = create_program("Europe/Berlin", R"(expiry:
+  mode: fixed_date
+  fixed_date: "12-31"
+  warn_days_before: 30
+)");
+  MemberId m = enroll(p, "a");
+  clock_.set(at("2025-03-01T12:00:00Z"));
+  credit(p, m, 100);
+  clock_.set(at("2025-12-31T22:30:00Z"));  // 23:30 local: still 2025
+  credit(p, m, 10);
+  clock_.set(at("2025-12-31T23:30:00Z"));  // 00:30 local on 1 January 2026
+  credit(p, m, 1);
+  run_daily_until(at("2026-12-31T22:59:59Z"), Duration::from_days(7));
+  EXPECT_EQ(balance(p, m).available.value, 111);
+  // 2025's points expire when 31 December 2026 ends in Berlin (23:00Z).
+  run_daily_until(at("2026-12-31T23:00:00Z"));
+  EXPECT_EQ(balance(p, m).available.value, 1);
+  EXPECT_EQ(balance(p, m).expired.value, 110);
+  run_daily_until(at("2027-12-31T23:00:00Z"), Duration::from_days(7));
+  EXPECT_EQ(balance(p, m).available.value, 0);
+  EXPECT_EQ(balance(p, m).expired.value, 111);
+  auto warnings = events(p, "points.expiring_soon");
+  ASSERT_EQ(warnings.size(), 2u);  // one per expiry instant, not per lot
+  EXPECT_NE(warnings[0].payload_json.find("\"points\":110"), std::string::npos);
+  EXPECT_NE(warnings[1].payload_json.find("\"points\":1,"), std::string::npos);
+}
+
+TEST_P(JobsTest, RollingExpiryRestartsOnEveryActivity) {
+  ProgramId p = create_program("America/New_York", R"(expiry:
+  mode: rolling
+  months: 6
+  warn_days_before: 10
+)");
+  MemberId m = enroll(p, "a");
+  clock_.set(at("2025-01-15T15:00:00Z"));
+  credit(p, m, 100);
+  // Six months later at the same local time: 10:00 EST is 14:00Z in July (EDT).
+  EXPECT_EQ(text(balance(p, m).rolling_expires_at), "2025-07-15T14:00:00Z");
+  // A spend in May pushes everything to November.
+  run_daily_until(at("2025-05-01T15:00:00Z"), Duration::from_days(7));
+  ASSERT_TRUE(debit(p, m, 10).status.ok());
+  EXPECT_EQ(text(balance(p, m).rolling_expires_at), "2025-11-01T15:00:00Z");
+  // A credit in June, to December: 11:00 EDT is 16:00Z in December (EST).
+  clock_.set(at("2025-06-01T15:00:00Z"));
+  credit(p, m, 5);
+  EXPECT_EQ(text(balance(p, m).rolling_expires_at), "2025-12-01T16:00:00Z");
+  run_daily_until(at("2025-12-01T15:59:59Z"), Duration::from_days(7));
+  EXPECT_EQ(balance(p, m).available.value, 95);
+  run_daily_until(at("2025-12-01T16:00:00Z"));
+  Balance b = balance(p, m);
+  EXPECT_EQ(b.available.value, 0);
+  EXPECT_EQ(b.expired.value, 95);
+  // One warning: the July and November instants were moved (by the May spend
+  // and the June credit) before their warning windows opened.
+  auto warnings = events(p, "points.expiring_soon");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].payload_json.find("\"expires_at\":\"2025-12-01T16:00:00Z\""),
+            std::string::npos);
+}
+
+// ---- Birthdays and anniversaries ----
+
+constexpr const char* kOccasionRules = R"(earn_rules:
+  - id: bday
+    name: Happy birthday
+    trigger: birthday
+    kind: fixed
+    points: 100
+  - id: anniv
+    name: Thank you for another year
+    trigger: anniversary
+    kind: fixed
+    points: 40
+)";
+
+TEST_P(JobsTest, BirthdaysInBerlinAcrossDstAndTheTwentyNinthOfFebruary) {
+  clock_.set(at("2024-12-01T12:00:00Z"));
+  ProgramId p = create_program("Europe/Berlin", kOccasionRules);
+  MemberId leapling = enroll(p, "leap", LocalDate{1992, 2, 29});
+  MemberId dst = enroll(p, "dst", LocalDate{1980, 3, 30});  // DST starts 30 March 2025
+  MemberId summer = enroll(p, "summer", LocalDate{1990, 7, 4});
+  run_jobs();
+  // 2025 has no 29 February: the leapling celebrates on the 28th, local time.
+  run_daily_until(at("2025-02-27T22:59:59Z"), Duration::from_days(3));
+  EXPECT_EQ(balance(p, leapling).available.value, 0);
+  run_daily_until(at("2025-02-27T23:00:00Z"));
+  EXPECT_EQ(balance(p, leapling).available.value, 100);
+  // 30 March 2025 begins at 23:00Z on the 29th (CET); the day is 23 hours long.
+  run_daily_until(at("2025-03-29T22:59:59Z"), Duration::from_days(3));
+  EXPECT_EQ(balance(p, dst).available.value, 0);
+  run_daily_until(at("2025-03-29T23:00:00Z"));
+  EXPECT_EQ(balance(p, dst).available.value, 100);
+  run_daily_until(at("2025-07-03T21:59:59Z"), Duration::from_days(3));
+  EXPECT_EQ(balance(p, summer).available.value, 0);
+  run_daily_until(at("2025-07-03T22:00:00Z"));  // 4 July begins at 22:00Z (CEST)
+  EXPECT_EQ(balance(p, summer).available.value, 100);
+  // 2028 is a leap year: the 29th, not the 28th.
+  clock_.set(at("2028-02-20T12:00:00Z"));
+  run_jobs();
+  run_daily_until(at("2028-02-28T22:59:59Z"), Duration::from_days(3));
+  EXPECT_EQ(balance(p, leapling).available.value, 100);
+  run_daily_until(at("2028-02-28T23:00:00Z"));
+  EXPECT_EQ(balance(p, leapling).available.value, 200);
+  run_daily_until(at("2028-03-05T00:00:00Z"), Duration::from_days(3));
+  EXPECT_EQ(balance(p, leapling).available.value, 200);
+
+  auto awarded = events(p, "birthday.awarded");
+  ASSERT_EQ(awarded.size(), 4u);
+  EXPECT_NE(awarded[0].payload_json.find("\"date\":\"2025-02-28\""), std::string::npos);
+  EXPECT_NE(awarded[0].payload_json.find("\"source\":\"job:birthday\""), std::string::npos);
+  EXPECT_NE(awarded[3].payload_json.find("\"date\":\"2028-02-29\""), std::string::npos);
+  EXPECT_EQ(count_postings(p, "job:birthday"), 4);
+}
+
+TEST_P(JobsTest, AnniversariesOncePerYearIncludingTheTwentyNinthOfFebruary) {
+  clock_.set(at("2024-02-29T10:00:00Z"));
+  ProgramId p = create_program("America/New_York", kOccasionRules);
+  MemberId leap = enroll(p, "leap");  // enrolled 29 Feb 2024, local
+  clock_.set(at("2024-06-10T15:00:00Z"));
+  MemberId june = enroll(p, "june");
+  run_jobs();
+  run_daily_until(at("2025-02-28T04:59:59Z"), Duration::from_days(7));
+  EXPECT_EQ(balance(p, leap).available.value, 0);
+  run_daily_until(at("2025-02-28T05:00:00Z"));  // 28 Feb 2025 begins (EST)
+  EXPECT_EQ(balance(p, leap).available.value, 40);
+  run_daily_until(at("2025-06-10T04:00:00Z"), Duration::from_days(7));
+  EXPECT_EQ(balance(p, june).available.value, 40);
+  run_daily_until(at("2025-12-31T00:00:00Z"), Duration::from_days(7));
+  EXPECT_EQ(balance(p, leap).available.value, 40);
+  EXPECT_EQ(balance(p, june).available.value, 40);
+  auto awarded = events(p, "anniversary.awarded");
+  ASSERT_EQ(awarded.size(), 2u);
+  EXPECT_NE(awarded[0].payload_json.find("\"years\":1"), std::string::npos);
+}
+
+TEST_P(JobsTest, ALateJobCatchesUpWithinTheWindowAndARepeatedRunDoesNothing) {
+  clock_.set(at("2025-01-01T12:00:00Z"));
+  ProgramId p = create_program("UTC", kOccasionRules);
+  MemberId a = enroll(p, "a", LocalDate{1990, 1, 5});
+  MemberId b = enroll(p, "b", LocalDate{1990, 1, 6});
+  run_jobs();
+  // The server was down from 2 to 12 January: a's birthday (5th) is 7 days
+  // before the 12th, inside the window; nobody's birthday is lost twice.
+  clock_.set(at("2025-01-12T00:30:00Z"));
+  jobs::JobRunCounts first = run_jobs();
+  EXPECT_EQ(first.birthdays, 2);
+  jobs::JobRunCounts again = run_jobs();
+  EXPECT_EQ(again.birthdays, 0);
+  EXPECT_EQ(balance(p, a).available.value, 100);
+  EXPECT_EQ(balance(p, b).available.value, 100);
+  // Eight days late is outside the window.
+  MemberId c = enroll(p, "c", LocalDate{1990, 1, 14});
+  clock_.set(at("2025-01-22T00:30:00Z"));
+  EXPECT_EQ(run_jobs().birthdays, 0);
+  EXPECT_EQ(balance(p, c).available.value, 0);
+}
+
+TEST_P(JobsTest, AJobKilledMidRunResumesWithoutDoingAnyMemberTwice) {
+  clock_.set(at("2025-01-01T12:00:00Z"));
+  ProgramId p = create_program("UTC", kOccasionRules);
+  std::vector<MemberId> members;
+  for (int i = 0; i < 5; ++i)
+    members.push_back(enroll(p, "m" + std::to_string(i), LocalDate{1990, 1, 2}));
+  run_jobs();
+  clock_.set(at("2025-01-02T08:00:00Z"));
+  // The first node awards two members, then dies before the next step.
+  engine::RunProgramJob step;
+  step.program_id = p;
+  step.job = engine::ProgramJob::kBirthdays;
+  step.max_items = 2;
+  step.node = "node-a";
+  auto first = ok<engine::JobStepResult>(step);
+  EXPECT_EQ(first.items, 2);
+  EXPECT_FALSE(first.complete);
+  engine_->stop();
+  engine_ = must(engine::Engine::start(db_->url(), clock_));
+  // Restarted: the rest, and only the rest.
+  EXPECT_EQ(run_jobs().birthdays, 3);
+  EXPECT_EQ(run_jobs().birthdays, 0);
+  for (MemberId m : members) EXPECT_EQ(balance(p, m).available.value, 100) << format_id(m);
+  EXPECT_EQ(events(p, "birthday.awarded").size(), 5u);
+}
+
+// ---- The outbox commits with its change ----
+
+TEST_P(JobsTest, AFailedCommandLeavesNoOutboxEvent) {
+  ProgramId p = create_program("UTC", "");
+  MemberId m = enroll(p, "a");
+  engine::Credit c;
+  c.program_id = p;
+  c.member_id = m;
+  c.request.points = Points{100};
+  c.request.reason = "short-lived";
+  c.request.actor = "test";
+  c.request.expires_at = at("2025-01-02T00:00:00Z");
+  ok<Posting>(c);
+  clock_.set(at("2025-01-03T00:00:00Z"));
+  // The debit first expires the lot (writing an expiry posting and its event),
+  // then fails: both roll back with it.
+  engine::Outcome failed = debit(p, m, 50);
+  EXPECT_EQ(failed.status.code(), ErrorCode::kInsufficientPoints);
+  EXPECT_TRUE(events(p).empty());
+  EXPECT_EQ(balance(p, m).expired.value, 0);
+  EXPECT_EQ(run_jobs().postings, 1);
+  auto expired = events(p, "points.expired");
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].member_id, m);
+}
+
+TEST_P(JobsTest, VestingEmitsAnEvent) {
+  ProgramId p = create_program("UTC", "");
+  MemberId m = enroll(p, "a");
+  engine::Credit c;
+  c.program_id = p;
+  c.member_id = m;
+  c.request.points = Points{80};
+  c.request.actor = "test";
+  c.request.available_at = at("2025-01-05T00:00:00Z");
+  ok<Posting>(c);
+  clock_.set(at("2025-01-05T00:00:00Z"));
+  EXPECT_EQ(run_jobs(*jobs::parse_job_selection("vesting")).postings, 1);
+  auto vested = events(p, "points.vested");
+  ASSERT_EQ(vested.size(), 1u);
+  EXPECT_NE(vested[0].payload_json.find("\"points\":80"), std::string::npos);
+  EXPECT_EQ(balance(p, m).available.value, 80);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, JobsTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return store::testing::backend_name(info.param);
+                         });
+
+// ---- Two nodes on one PostgreSQL ----
+
+class JobsTwoNodes : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LOYALTY_REQUIRE_POSTGRES_OR_SKIP();
+    db_ = must(TestDatabase::create(Backend::kPostgres));
+    for (auto& e : engines_) e = must(engine::Engine::start(db_->url(), clock_));
+    for (auto& r : readers_) r = must(db_->open_session());
+  }
+  void TearDown() override {
+    for (auto& e : engines_) {
+      if (e) e->stop();
+    }
+    if (readers_[0]) {
+      auto report = must(cli::verify_store(*readers_[0]));
+      EXPECT_TRUE(report.problems.empty()) << cli::format_report(report);
+    }
+  }
+  // Both nodes run the selected jobs at once; returns each node's counts.
+  std::array<jobs::JobRunCounts, 2> run_both(jobs::JobSelection selection) {
+    std::array<jobs::JobRunCounts, 2> counts;
+    std::array<Status, 2> status;
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < 2; ++i) {
+      threads.emplace_back([&, i] {
+        jobs::JobOptions options;
+        options.items_per_step = 25;  // many small steps: the nodes interleave
+        options.catch_up_members_per_step = 25;
+        options.node = "node-" + std::to_string(i);
+        auto r = jobs::run_jobs_once(*readers_[i], *engines_[i], clock_, selection, options);
+        if (r.ok()) {
+          counts[i] = *r;
+        } else {
+          status[i] = r.status();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const Status& st : status) EXPECT_TRUE(st.ok()) << st.message();
+    return counts;
+  }
+
+  ManualClock clock_{at("2025-01-01T12:00:00Z")};
+  std::unique_ptr<TestDatabase> db_;
+  std::array<std::unique_ptr<engine::Engine>, 2> engines_;
+  std::array<std::unique_ptr<store::StoreSession>, 2> readers_;
+};
+
+TEST_F(JobsTwoNodes, EveryDueMemberIsExpiredOnceAndEveryBirthdayAwardedOnce) {
+  engine::Engine& e = *engines_[0];
+  auto exec = [&](engine::CommandBody body) {
+    engine::Outcome out = e.execute(engine::Command{std::move(body), std::nullopt, nullptr});
+    if (!out.status.ok()) throw store::testing::StoreTestError(out.status.message());
+    return out;
+  };
+  engine::CreateProgram create;
+  create.program.name = "Two nodes";
+  create.program.currency = "EUR";
+  create.program.timezone = "UTC";
+  ProgramId p = std::get<engine::ProgramCreated>(exec(create).value).program.id;
+  engine::PutConfig put;
+  put.program_id = p;
+  put.document = kOccasionRules;
+  put.actor = "test";
+  exec(put);
+  constexpr int kMembers = 300;
+  for (int i = 0; i < kMembers; ++i) {
+    engine::EnrollMember enroll;
+    enroll.member.program_id = p;
+    enroll.member.external_id = "m" + std::to_string(i);
+    enroll.member.email = "m" + std::to_string(i) + "@example.com";
+    if (i % 3 == 0) enroll.member.birthday = LocalDate{1990, 1, 3};
+    MemberId m = std::get<Member>(exec(enroll).value).id;
+    engine::Credit c;
+    c.program_id = p;
+    c.member_id = m;
+    c.request.points = Points{10};
+    c.request.actor = "test";
+    c.request.expires_at = at("2025-01-02T00:00:00Z");
+    exec(c);
+  }
+  jobs::JobSelection all;
+  run_both(all);  // starts the per-program jobs' state today
+  clock_.set(at("2025-01-03T06:00:00Z"));
+  auto counts = run_both(all);
+  EXPECT_EQ(counts[0].members_caught_up + counts[1].members_caught_up, kMembers);
+  EXPECT_EQ(counts[0].postings + counts[1].postings, kMembers);
+  EXPECT_EQ(counts[0].birthdays + counts[1].birthdays, kMembers / 3);
+  // Nothing left, nothing done twice.
+  auto again = run_both(all);
+  EXPECT_EQ(again[0].postings + again[1].postings + again[0].birthdays + again[1].birthdays, 0);
+  int64_t expired_events = 0, birthday_events = 0;
+  for (const auto& ev : must(readers_[0]->list_outbox_events(p, {}, store::kMaxOutboxPage))) {
+    expired_events += ev.type == "points.expired";
+    birthday_events += ev.type == "birthday.awarded";
+  }
+  EXPECT_EQ(expired_events, kMembers);
+  EXPECT_EQ(birthday_events, kMembers / 3);
+}
+
+}  // namespace
+}  // namespace loyalty
