@@ -28,8 +28,7 @@ class ConfigValidateCli : public ::testing::Test {
 };
 
 std::string demo_path() {
-  std::string here = __FILE__;
-  return here.substr(0, here.rfind("/tests/")) + "/examples/demo-program.yaml";
+  return std::string(LOYALTY_SOURCE_DIR) + "/examples/demo-program.yaml";
 }
 
 TEST_F(ConfigValidateCli, ValidDocumentExitsZeroWithASummary) {

@@ -16,8 +16,7 @@ namespace loyalty {
 namespace {
 
 std::string source_path(const std::string& relative) {
-  std::string here = __FILE__;  // .../tests/unit/config_document_test.cpp
-  return here.substr(0, here.rfind("/tests/")) + "/" + relative;
+  return std::string(LOYALTY_SOURCE_DIR) + "/" + relative;
 }
 
 std::string read_file(const std::string& path) {
