@@ -418,7 +418,7 @@ std::optional<DocumentParser::Fields> DocumentParser::read_map(const YAML::Node&
   f.map = node;
   for (auto it = node.begin(); it != node.end(); ++it) {
     if (!count_node()) return std::nullopt;
-    const YAML::Node& key = it->first;
+    YAML::Node key = it->first;  // a copy: it-> is a temporary proxy
     if (!key.IsScalar()) {
       error(path, key, "keys must be strings, got " + describe(key));
       continue;
