@@ -33,11 +33,11 @@ enum class ErrorCode {
   kNotReversible,
   kInsufficientPoints,
   kAmountOutOfRange,
-  kInvalidConfig,          // a program configuration document fails validation
-  kCurrencyMismatch,       // an order's currency is not the program's
-  kInvalidOrderTransition, // an order status going backwards, or from a final state
-  kRefundExceedsPaid,      // a refund above what was paid (and not yet refunded)
-  kUnknownEventType,       // a custom event with no earn rule for its type
+  kInvalidConfig,           // a program configuration document fails validation
+  kCurrencyMismatch,        // an order's currency is not the program's
+  kInvalidOrderTransition,  // an order status going backwards, or from a final state
+  kRefundExceedsPaid,       // a refund above what was paid (and not yet refunded)
+  kUnknownEventType,        // a custom event with no earn rule for its type
   // Infrastructure.
   kUnavailable,  // draining, queue full, store busy: retry later
   kRetryable,    // serialization failure / deadlock: the batch is retried

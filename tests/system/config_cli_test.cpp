@@ -27,9 +27,7 @@ class ConfigValidateCli : public ::testing::Test {
   std::vector<std::string> files_;
 };
 
-std::string demo_path() {
-  return std::string(LOYALTY_SOURCE_DIR) + "/examples/demo-program.yaml";
-}
+std::string demo_path() { return std::string(LOYALTY_SOURCE_DIR) + "/examples/demo-program.yaml"; }
 
 TEST_F(ConfigValidateCli, ValidDocumentExitsZeroWithASummary) {
   CliResult r = run_cli(

@@ -89,13 +89,15 @@ struct Item {
 
 // An order and the views over it (kept alive together).
 struct Order {
+  std::vector<Item> lines;  // the views' strings point into these
   std::vector<rules::ItemView> items;
   rules::OrderView order;
   rules::MemberView member;
   rules::ProgramView program;
 
-  Order(const std::vector<Item>& lines, int64_t order_discount = 0, int64_t shipping = 0,
-        int64_t tax = 0) {
+  Order(std::vector<Item> order_lines, int64_t order_discount = 0, int64_t shipping = 0,
+        int64_t tax = 0)
+      : lines(std::move(order_lines)) {
     for (const Item& l : lines) {
       rules::ItemView v;
       v.sku = l.sku;
