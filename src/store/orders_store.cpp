@@ -6,19 +6,17 @@
 #include <algorithm>
 
 #include "common/assert.h"
+#include "store/sql_helpers.h"
 #include "store/store.h"
 
 namespace loyalty::store {
 
 namespace {
 
-std::optional<Instant> opt_instant(const Row& r, int c) {
-  if (r.is_null(c)) return std::nullopt;
-  return Instant{r.get_int(c)};
-}
-SqlValue instant_value(const std::optional<Instant>& t) {
-  return t ? SqlValue(t->micros_since_epoch) : SqlValue();
-}
+using detail::insert_returning_id;
+using detail::instant_value;
+using detail::multi_row_insert;
+using detail::opt_instant;
 
 #define ORDER_COLUMNS                                                                           \
   "id, program_id, external_id, member_id, customer_external_id, customer_email, currency, "    \
@@ -93,29 +91,79 @@ OrderItem read_item(const Row& r) {
 // parameters (SQLite's limit is 32766) and the number of cached statements.
 constexpr size_t kRowsPerInsert = 64;
 
-std::string multi_row_insert(std::string_view head, std::string_view row, size_t rows) {
-  std::string sql(head);
-  for (size_t i = 0; i < rows; ++i) {
-    sql += i == 0 ? " VALUES " : ", ";
-    sql += row;
-  }
-  return sql;
+// The columns an order's changes rewrite (update_order), in the order
+// order_state_values gives their values; insert_order writes them too.
+constexpr std::string_view kOrderStateColumns[] = {"member_id",
+                                                   "refunded_minor",
+                                                   "status",
+                                                   "paid_at",
+                                                   "shipped_at",
+                                                   "delivered_at",
+                                                   "cancelled_at",
+                                                   "returned_at",
+                                                   "carrier",
+                                                   "tracking_number",
+                                                   "promised_delivery_date",
+                                                   "delivered_on_time",
+                                                   "points_earned",
+                                                   "points_reversed",
+                                                   "points_written_off",
+                                                   "earn_posting_id",
+                                                   "earn_lot_id",
+                                                   "vests_at",
+                                                   "config_version",
+                                                   "events_count",
+                                                   "updated_at"};
+
+// `promised` keeps the formatted promised date alive until the query ran.
+void append_order_state_values(const Order& o, std::string& promised, std::vector<SqlValue>& out) {
+  promised = o.shipment.promised_delivery_date
+                 ? format_local_date(*o.shipment.promised_delivery_date)
+                 : std::string();
+  out.insert(out.end(), {o.member_id.valid() ? SqlValue(o.member_id.value) : SqlValue(),
+                         SqlValue(o.refunded_minor),
+                         SqlValue(to_string(o.status)),
+                         instant_value(o.paid_at),
+                         instant_value(o.shipped_at),
+                         instant_value(o.delivered_at),
+                         instant_value(o.cancelled_at),
+                         instant_value(o.returned_at),
+                         SqlValue(o.shipment.carrier),
+                         SqlValue(o.shipment.tracking_number),
+                         o.shipment.promised_delivery_date ? SqlValue(promised) : SqlValue(),
+                         o.delivered_on_time ? SqlValue(*o.delivered_on_time) : SqlValue(),
+                         SqlValue(o.points_earned),
+                         SqlValue(o.points_reversed),
+                         SqlValue(o.points_written_off),
+                         o.earn_posting.valid() ? SqlValue(o.earn_posting.value) : SqlValue(),
+                         o.earn_lot.valid() ? SqlValue(o.earn_lot.value) : SqlValue(),
+                         instant_value(o.vests_at),
+                         SqlValue(int64_t{o.config_version}),
+                         SqlValue(int64_t{o.events_count}),
+                         SqlValue(o.updated_at.micros_since_epoch)});
 }
 
-std::string status_text(OrderStatus s) { return to_string(s); }
+// The INSERT of an order: its fixed columns, then kOrderStateColumns
+// (`values` parameters in all).
+std::string insert_order_sql(Dialect dialect, size_t values) {
+  std::string sql = std::string(dialect == Dialect::kSqlite ? "INSERT OR FAIL" : "INSERT") +
+                    " INTO orders (program_id, external_id, customer_external_id, "
+                    "customer_email, currency, channel, attributes, placed_at, subtotal_minor, "
+                    "items_discount_minor, discount_minor, shipping_minor, tax_minor, "
+                    "total_minor, request_fingerprint, created_at";
+  for (std::string_view column : kOrderStateColumns) (sql += ", ") += column;
+  sql += ") VALUES (?";
+  for (size_t i = 1; i < values; ++i) sql += ", ?";
+  return sql + ")";
+}
 
 }  // namespace
 
 Result<OrderId> StoreSession::insert_order(const Order& o) {
   LOYALTY_ASSERT(o.program_id.valid() && !o.id.valid() && !o.items.empty());
-  std::string promised = o.shipment.promised_delivery_date
-                             ? format_local_date(*o.shipment.promised_delivery_date)
-                             : std::string();
-  std::string status = status_text(o.status);
   std::vector<SqlValue> params = {
       o.program_id.value,
       o.external_id,
-      o.member_id.valid() ? SqlValue(o.member_id.value) : SqlValue(),
       o.customer_external_id,
       o.customer_email,
       o.currency,
@@ -128,54 +176,21 @@ Result<OrderId> StoreSession::insert_order(const Order& o) {
       o.shipping_minor,
       o.tax_minor,
       o.total_minor,
-      o.refunded_minor,
-      status,
-      instant_value(o.paid_at),
-      instant_value(o.shipped_at),
-      instant_value(o.delivered_at),
-      instant_value(o.cancelled_at),
-      instant_value(o.returned_at),
-      o.shipment.carrier,
-      o.shipment.tracking_number,
-      o.shipment.promised_delivery_date ? SqlValue(promised) : SqlValue(),
-      o.delivered_on_time ? SqlValue(*o.delivered_on_time) : SqlValue(),
-      o.points_earned,
-      o.points_reversed,
-      o.points_written_off,
-      o.earn_posting.valid() ? SqlValue(o.earn_posting.value) : SqlValue(),
-      o.earn_lot.valid() ? SqlValue(o.earn_lot.value) : SqlValue(),
-      instant_value(o.vests_at),
-      o.config_version,
       o.request_fingerprint,
-      o.events_count,
       o.created_at.micros_since_epoch,
-      o.updated_at.micros_since_epoch,
   };
-  std::string sql =
-      std::string(dialect() == Dialect::kSqlite ? "INSERT OR FAIL" : "INSERT") +
-      " INTO orders (program_id, external_id, member_id, customer_external_id, customer_email, "
-      "currency, channel, attributes, placed_at, subtotal_minor, items_discount_minor, "
-      "discount_minor, shipping_minor, tax_minor, total_minor, refunded_minor, status, paid_at, "
-      "shipped_at, delivered_at, cancelled_at, returned_at, carrier, tracking_number, "
-      "promised_delivery_date, delivered_on_time, points_earned, points_reversed, "
-      "points_written_off, earn_posting_id, earn_lot_id, vests_at, config_version, "
-      "request_fingerprint, events_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
-      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-  int64_t id = 0;
-  Status st;
-  if (dialect() == Dialect::kSqlite) {
-    st = connection_->query(sql, params, nullptr);
-    if (st.ok()) id = connection_->last_insert_rowid();
-  } else {
-    st =
-        connection_->query(sql + " RETURNING id", params, [&](const Row& r) { id = r.get_int(0); });
-  }
-  if (st.code() == ErrorCode::kConflict) {
+  std::string promised;
+  append_order_state_values(o, promised, params);
+  static const std::string kInsertSqlite = insert_order_sql(Dialect::kSqlite, params.size());
+  static const std::string kInsertPostgres = insert_order_sql(Dialect::kPostgres, params.size());
+  const std::string& sql = dialect() == Dialect::kSqlite ? kInsertSqlite : kInsertPostgres;
+  Result<int64_t> inserted = insert_returning_id(*connection_, sql, params);
+  if (!inserted.ok() && inserted.status().code() == ErrorCode::kConflict) {
     return Status(ErrorCode::kConflict,
                   "an order with external_id '" + o.external_id + "' already exists");
   }
-  LOYALTY_RETURN_IF_ERROR(st);
-  LOYALTY_ASSERT(id > 0);
+  LOYALTY_RETURN_IF_ERROR(inserted.status());
+  const int64_t id = inserted.value();
 
   for (size_t first = 0; first < o.items.size(); first += kRowsPerInsert) {
     size_t rows = std::min(o.items.size() - first, kRowsPerInsert);
@@ -204,40 +219,19 @@ Result<OrderId> StoreSession::insert_order(const Order& o) {
 }
 
 Status StoreSession::update_order(const Order& o, const std::vector<int>& changed_lines) {
-  std::string promised = o.shipment.promised_delivery_date
-                             ? format_local_date(*o.shipment.promised_delivery_date)
-                             : std::string();
-  std::string status = status_text(o.status);
-  LOYALTY_RETURN_IF_ERROR(connection_->query(
-      "UPDATE orders SET member_id = ?, refunded_minor = ?, status = ?, paid_at = ?, "
-      "shipped_at = ?, delivered_at = ?, cancelled_at = ?, returned_at = ?, carrier = ?, "
-      "tracking_number = ?, promised_delivery_date = ?, delivered_on_time = ?, "
-      "points_earned = ?, points_reversed = ?, points_written_off = ?, earn_posting_id = ?, "
-      "earn_lot_id = ?, vests_at = ?, config_version = ?, events_count = ?, updated_at = ? "
-      "WHERE program_id = ? AND id = ?",
-      {o.member_id.valid() ? SqlValue(o.member_id.value) : SqlValue(),
-       o.refunded_minor,
-       status,
-       instant_value(o.paid_at),
-       instant_value(o.shipped_at),
-       instant_value(o.delivered_at),
-       instant_value(o.cancelled_at),
-       instant_value(o.returned_at),
-       o.shipment.carrier,
-       o.shipment.tracking_number,
-       o.shipment.promised_delivery_date ? SqlValue(promised) : SqlValue(),
-       o.delivered_on_time ? SqlValue(*o.delivered_on_time) : SqlValue(),
-       o.points_earned,
-       o.points_reversed,
-       o.points_written_off,
-       o.earn_posting.valid() ? SqlValue(o.earn_posting.value) : SqlValue(),
-       o.earn_lot.valid() ? SqlValue(o.earn_lot.value) : SqlValue(),
-       instant_value(o.vests_at),
-       o.config_version,
-       o.events_count,
-       o.updated_at.micros_since_epoch,
-       o.program_id.value,
-       o.id.value}));
+  static const std::string kUpdate = [] {
+    std::string sql = "UPDATE orders SET ";
+    for (std::string_view column : kOrderStateColumns) {
+      if (column != kOrderStateColumns[0]) sql += ", ";
+      (sql += column) += " = ?";
+    }
+    return sql + " WHERE program_id = ? AND id = ?";
+  }();
+  std::vector<SqlValue> params;
+  std::string promised;
+  append_order_state_values(o, promised, params);
+  params.insert(params.end(), {SqlValue(o.program_id.value), SqlValue(o.id.value)});
+  LOYALTY_RETURN_IF_ERROR(connection_->query(kUpdate, params, nullptr));
   if (connection_->changes() != 1) return Status(ErrorCode::kNotFound, "order not found");
   for (int line : changed_lines) {
     LOYALTY_ASSERT(line >= 1 && static_cast<size_t>(line) <= o.items.size());

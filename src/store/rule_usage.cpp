@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "common/assert.h"
+#include "store/sql_helpers.h"
 #include "store/store.h"
 
 namespace loyalty::store {
@@ -94,15 +95,7 @@ Result<MemberEventId> StoreSession::insert_member_event(const MemberEvent& e) {
       e.points,
       e.posting_id.valid() ? SqlValue(e.posting_id.value) : SqlValue(),
       e.awards_json};
-  int64_t id = 0;
-  if (dialect() == Dialect::kSqlite) {
-    LOYALTY_RETURN_IF_ERROR(connection_->query(sql, params, nullptr));
-    id = connection_->last_insert_rowid();
-  } else {
-    LOYALTY_RETURN_IF_ERROR(connection_->query(sql + " RETURNING id", params,
-                                               [&](const Row& r) { id = r.get_int(0); }));
-  }
-  LOYALTY_ASSERT(id > 0);
+  LOYALTY_ASSIGN_OR_RETURN(int64_t id, detail::insert_returning_id(*connection_, sql, params));
   return MemberEventId{id};
 }
 

@@ -24,7 +24,8 @@ namespace loyalty::store {
 
 enum class Dialect { kSqlite, kPostgres };
 
-// A bound parameter: NULL, an integer, or text.
+// A bound parameter: NULL, an integer, or text. Text is a view: the string must
+// outlive the query (a temporary std::string is refused at compile time).
 struct SqlValue {
   std::variant<std::monostate, int64_t, std::string_view> v;
   SqlValue() = default;
@@ -34,7 +35,8 @@ struct SqlValue {
   SqlValue(bool b) : v(static_cast<int64_t>(b)) {}            // NOLINT(google-explicit-constructor)
   SqlValue(std::string_view s) : v(s) {}                      // NOLINT(google-explicit-constructor)
   SqlValue(const std::string& s) : v(std::string_view(s)) {}  // NOLINT
-  SqlValue(const char* s) : v(std::string_view(s)) {}         // NOLINT
+  SqlValue(std::string&&) = delete;
+  SqlValue(const char* s) : v(std::string_view(s)) {}  // NOLINT
   template <typename T>
   static SqlValue from_optional(const std::optional<T>& o) {
     return o ? SqlValue(*o) : SqlValue();

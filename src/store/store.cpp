@@ -5,24 +5,18 @@
 
 #include "common/assert.h"
 #include "store/migrations.h"
+#include "store/sql_helpers.h"
 
 namespace loyalty::store {
 namespace {
 
-std::optional<Instant> opt_instant(const Row& r, int c) {
-  if (r.is_null(c)) return std::nullopt;
-  return Instant{r.get_int(c)};
-}
-SqlValue instant_value(const std::optional<Instant>& t) {
-  return t ? SqlValue(t->micros_since_epoch) : SqlValue();
-}
-SqlValue opt_bool_value(const std::optional<bool>& b) {
-  return b ? SqlValue(static_cast<int64_t>(*b)) : SqlValue();
-}
-std::optional<bool> opt_bool(const Row& r, int c) {
-  if (r.is_null(c)) return std::nullopt;
-  return r.get_int(c) != 0;
-}
+using detail::insert_returning_id;
+using detail::instant_value;
+using detail::multi_row_insert;
+using detail::opt_bool;
+using detail::opt_bool_value;
+using detail::opt_instant;
+using detail::sqlite_fail_or;
 
 std::string join_scopes(const std::vector<std::string>& scopes) {
   std::string out;
@@ -145,30 +139,6 @@ Posting read_posting(const Row& r, ProgramId program) {
   p.config_version = r.is_null(10) ? 0 : static_cast<int>(r.get_int(10));
   p.order = OrderId{r.is_null(11) ? 0 : r.get_int(11)};
   return p;
-}
-
-// The hot single-row writes on SQLite use OR FAIL: a single-row statement checks
-// every constraint before it writes, so it is atomic without the statement
-// journal that the default ABORT makes SQLite keep (a copy of each page the
-// statement touches).
-std::string sqlite_fail_or(Dialect d, const char* verb) {
-  return d == Dialect::kSqlite ? std::string(verb) + " OR FAIL" : std::string(verb);
-}
-
-// Runs a single-row INSERT and returns the new row's id: RETURNING id on
-// PostgreSQL, sqlite3_last_insert_rowid on SQLite (see SqlConnection).
-Result<int64_t> insert_returning_id(SqlConnection& db, const std::string& insert_sql,
-                                    std::initializer_list<SqlValue> params) {
-  int64_t id = 0;
-  if (db.dialect() == Dialect::kSqlite) {
-    LOYALTY_RETURN_IF_ERROR(db.query(insert_sql, params));
-    id = db.last_insert_rowid();
-  } else {
-    LOYALTY_RETURN_IF_ERROR(
-        db.query(insert_sql + " RETURNING id", params, [&](const Row& r) { id = r.get_int(0); }));
-  }
-  LOYALTY_ASSERT(id > 0);
-  return id;
 }
 
 }  // namespace
@@ -305,13 +275,14 @@ Status StoreSession::update_program(const Program& p) {
 // ---- API keys ----
 
 Result<ApiKeyId> StoreSession::insert_api_key(const ApiKey& k) {
+  const std::string scopes = join_scopes(k.scopes);
   LOYALTY_ASSIGN_OR_RETURN(
       int64_t id,
       insert_returning_id(
           *connection_,
           "INSERT INTO api_keys (program_id, name, prefix, key_hash, scopes, created_at, "
           "revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-          {k.program_id.value, k.name, k.prefix, k.key_hash, join_scopes(k.scopes),
+          {k.program_id.value, k.name, k.prefix, k.key_hash, scopes,
            k.created_at.micros_since_epoch, instant_value(k.revoked_at)}));
   return ApiKeyId{id};
 }
@@ -554,10 +525,9 @@ Status StoreSession::apply_plan(LedgerPlan& plan) {
   params.reserve(std::min(p.entries.size(), kEntriesPerInsert) * 7);
   for (size_t first = 0; first < p.entries.size(); first += kEntriesPerInsert) {
     const size_t rows = std::min(kEntriesPerInsert, p.entries.size() - first);
-    std::string sql =
-        "INSERT INTO entries (program_id, member_id, posting_id, seq, account, lot_id, amount) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)";
-    for (size_t r = 1; r < rows; ++r) sql += ", (?, ?, ?, ?, ?, ?, ?)";
+    const std::string sql = multi_row_insert(
+        "INSERT INTO entries (program_id, member_id, posting_id, seq, account, lot_id, amount)",
+        "(?, ?, ?, ?, ?, ?, ?)", rows);
     params.clear();
     for (size_t i = first; i < first + rows; ++i) {
       const Entry& e = p.entries[i];
