@@ -15,6 +15,7 @@
 
 #include "common/assert.h"
 #include "common/json_writer.h"
+#include "domain/earning.h"
 #include "domain/rules/rules.h"
 
 namespace loyalty {
@@ -785,23 +786,6 @@ bool valid_event_type(std::string_view type) {
          });
 }
 
-rules::Environment environment_for(EarnTrigger trigger, int exponent) {
-  switch (trigger) {
-    case EarnTrigger::kOrder:
-      return rules::Environment::order_rule(exponent);
-    case EarnTrigger::kEvent:
-      return rules::Environment::event_rule(exponent);
-    case EarnTrigger::kSignup:
-    case EarnTrigger::kBirthday:
-    case EarnTrigger::kAnniversary:
-      break;
-  }
-  rules::Environment env;
-  env.currency_exponent = exponent;
-  env.allow(rules::Root::kMember).allow(rules::Root::kProgram).allow(rules::Root::kNow);
-  return env;
-}
-
 void DocumentParser::parse_rules(const YAML::Node& node, const YAML::Node& key,
                                  std::vector<EarnRule>& out) {
   if (!node.IsSequence()) {
@@ -932,7 +916,7 @@ std::optional<EarnRule> DocumentParser::parse_rule(const YAML::Node& node, const
   if (only_for("multiplier", r.kind == EarnKind::kMultiplier, "kind: multiplier")) {
     r.multiplier = read_decimal(*f, "multiplier").value_or(Decimal{});
   }
-  rules::Environment env = environment_for(r.trigger, ctx_.currency_exponent);
+  rules::Environment env = rule_environment(r.trigger, ctx_.currency_exponent, false);
   if (only_for("formula", r.kind == EarnKind::kFormula, "kind: formula")) {
     r.formula = read_expression(*f, "formula", env,
                                 rules::TypeSet(rules::Type::kInt) | rules::Type::kDecimal,
@@ -949,10 +933,10 @@ std::optional<EarnRule> DocumentParser::parse_rule(const YAML::Node& node, const
 
   // Order-only fields.
   if (only_for("item_filter", on_order, "trigger: order")) {
-    r.item_filter =
-        read_expression(*f, "item_filter", rules::Environment::item_rule(ctx_.currency_exponent),
-                        rules::Type::kBool, "an item filter (a bool expression)")
-            .value_or("");
+    r.item_filter = read_expression(*f, "item_filter",
+                                    rule_environment(r.trigger, ctx_.currency_exponent, true),
+                                    rules::Type::kBool, "an item filter (a bool expression)")
+                        .value_or("");
   }
   if (only_for("min_order", on_order, "trigger: order")) {
     r.min_order_minor = read_money(*f, "min_order").value_or(0);

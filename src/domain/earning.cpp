@@ -48,7 +48,9 @@ bool kind_applies(EarnTrigger trigger, EarnKind kind) {
   return kind == EarnKind::kFixed || kind == EarnKind::kFormula;
 }
 
-rules::Environment environment_for(EarnTrigger trigger, int exponent, bool per_item) {
+}  // namespace
+
+rules::Environment rule_environment(EarnTrigger trigger, int exponent, bool per_item) {
   switch (trigger) {
     case EarnTrigger::kOrder:
       return per_item ? rules::Environment::item_rule(exponent)
@@ -65,6 +67,8 @@ rules::Environment environment_for(EarnTrigger trigger, int exponent, bool per_i
   env.allow(rules::Root::kMember).allow(rules::Root::kProgram).allow(rules::Root::kNow);
   return env;
 }
+
+namespace {
 
 Status compile_into(std::optional<rules::Expression>* slot, const std::string& source,
                     const rules::Environment& env, rules::TypeSet expected, size_t rule_index,
@@ -410,8 +414,8 @@ Result<std::shared_ptr<const CompiledConfig>> compile_config(const ProgramConfig
     CompiledRule c;
     c.document_index = static_cast<int>(i);
     const bool has_filter = !rule.item_filter.empty() && rule.trigger == EarnTrigger::kOrder;
-    const rules::Environment whole = environment_for(rule.trigger, currency_exponent, false);
-    const rules::Environment per_item = environment_for(rule.trigger, currency_exponent, true);
+    const rules::Environment whole = rule_environment(rule.trigger, currency_exponent, false);
+    const rules::Environment per_item = rule_environment(rule.trigger, currency_exponent, true);
     LOYALTY_RETURN_IF_ERROR(compile_into(&c.condition, rule.condition, whole, rules::Type::kBool, i,
                                          rule, "condition"));
     if (rule.trigger == EarnTrigger::kOrder) {

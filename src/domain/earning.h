@@ -210,6 +210,12 @@ struct EarnResult {
   std::vector<uint8_t> scratch_match;
 };
 
+// What the expressions of a rule with this trigger may read: order rules read
+// the order (and, per_item, the item: item filters and per-item formulas),
+// event rules the event, every rule the member, the program and now. The
+// config document's validation and compile_config use this one definition.
+rules::Environment rule_environment(EarnTrigger trigger, int currency_exponent, bool per_item);
+
 // ---- Evaluation ----
 
 // An order that became paid. ctx.order (and ctx.member, ctx.program) must be
