@@ -918,7 +918,11 @@ std::optional<EarnRule> DocumentParser::parse_rule(const YAML::Node& node, const
   }
   rules::Environment env = rule_environment(r.trigger, ctx_.currency_exponent, false);
   if (only_for("formula", r.kind == EarnKind::kFormula, "kind: formula")) {
-    r.formula = read_expression(*f, "formula", env,
+    // With an item filter the formula is evaluated per matching item (as
+    // compile_config compiles it), so it may read `item`.
+    const bool per_item = on_order && f->has("item_filter");
+    r.formula = read_expression(*f, "formula",
+                                rule_environment(r.trigger, ctx_.currency_exponent, per_item),
                                 rules::TypeSet(rules::Type::kInt) | rules::Type::kDecimal,
                                 "a formula (an int or decimal expression)")
                     .value_or("");

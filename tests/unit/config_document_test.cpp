@@ -205,6 +205,17 @@ TEST(ConfigDocument, EveryFieldIsRead) {
   EXPECT_EQ(c.referrals_json, R"({"enabled":true,"note":null,"referrer_points":500})");
 }
 
+// docs/earning.md: a formula with an item_filter is evaluated per matching item
+// and may read `item`.
+TEST(ConfigDocument, FormulaWithAnItemFilterMayReadTheItem) {
+  ProgramConfig c = must_parse(
+      "earn_rules:\n"
+      "  - {id: per-cd, trigger: order, kind: formula, item_filter: 'item.category == \"music\"',"
+      " formula: item.quantity * 5}\n");
+  ASSERT_EQ(c.earn_rules.size(), 1u);
+  EXPECT_EQ(c.earn_rules[0].formula, "item.quantity * 5");
+}
+
 TEST(ConfigDocument, YamlAndJsonFormsGiveTheSameConfig) {
   // The JSON form differs in spelling only: an integer min_order, instants
   // with offsets, keys of the opaque slots in another order.
@@ -392,6 +403,9 @@ const ErrorCase kErrorCases[] = {
      "earn_rules:\n  - {id: a, trigger: signup, kind: fixed, points: 5, condition: order.total > "
      "1}\n",
      {{"earn_rules[0].condition", 2, 65, ""}}},
+    {"FormulaWithoutItemFilterCannotReadItem",
+     "earn_rules:\n  - {id: a, trigger: order, kind: formula, formula: item.quantity}\n",
+     {{"earn_rules[0].formula", 2, 53, ""}}},
     {"NotYamlAtAll", "earning: [1, 2\n", {{"", 2, 1, ""}}},
     {"EmptyDocument",
      "# nothing here\n",
