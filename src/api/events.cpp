@@ -63,17 +63,16 @@ void list_member_events(http::RequestContext& ctx, const http::Responder& respon
   if (Status st = ctx.query.check_allowed({"limit", "cursor"}); !st.ok()) {
     return respond_error(ctx, respond, st);
   }
-  auto limit = page_limit(ctx.query);
-  if (!limit.ok()) return respond_error(ctx, respond, limit.status());
-  auto before = decode_cursor<store::MemberEventTag>(ctx.query);
-  if (!before.ok()) return respond_error(ctx, respond, before.status());
+  auto page = cursor_page<store::MemberEventTag>(ctx.query);
+  if (!page.ok()) return respond_error(ctx, respond, page.status());
   respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
     LOYALTY_ASSIGN_OR_RETURN(std::optional<Member> found, s.find_member(program_of(ctx), *member));
     if (!found) return not_found("member", ctx.param(0));
-    LOYALTY_ASSIGN_OR_RETURN(std::vector<store::MemberEvent> events,
-                             s.list_member_events(program_of(ctx), *member, *before, *limit + 1));
+    LOYALTY_ASSIGN_OR_RETURN(
+        std::vector<store::MemberEvent> events,
+        s.list_member_events(program_of(ctx), *member, page->cursor, page->limit + 1));
     std::string body = list_json(
-        events, *limit,
+        events, page->limit,
         [](JsonWriter& w, const store::MemberEvent& e) { write_event(w, e, nullptr); },
         [](const store::MemberEvent& e) { return e.id; });
     return http::Response{200, "application/json", std::move(body), {}};

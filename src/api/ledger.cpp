@@ -82,16 +82,15 @@ void list_member_postings(http::RequestContext& ctx, const http::Responder& resp
   if (Status st = ctx.query.check_allowed({"limit", "cursor"}); !st.ok()) {
     return respond_error(ctx, respond, st);
   }
-  auto limit = page_limit(ctx.query);
-  if (!limit.ok()) return respond_error(ctx, respond, limit.status());
-  auto before = decode_cursor<PostingTag>(ctx.query);
-  if (!before.ok()) return respond_error(ctx, respond, before.status());
+  auto page = cursor_page<PostingTag>(ctx.query);
+  if (!page.ok()) return respond_error(ctx, respond, page.status());
   respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
     LOYALTY_RETURN_IF_ERROR(require_member(s, ctx, *member));
-    LOYALTY_ASSIGN_OR_RETURN(std::vector<Posting> postings,
-                             s.list_member_postings(program_of(ctx), *member, *before, *limit + 1));
+    LOYALTY_ASSIGN_OR_RETURN(
+        std::vector<Posting> postings,
+        s.list_member_postings(program_of(ctx), *member, page->cursor, page->limit + 1));
     std::string body = list_json(
-        postings, *limit, [](JsonWriter& w, const Posting& p) { write_posting(w, p); },
+        postings, page->limit, [](JsonWriter& w, const Posting& p) { write_posting(w, p); },
         [](const Posting& p) { return p.id; });
     return http::Response{200, "application/json", std::move(body), {}};
   });
@@ -111,16 +110,14 @@ void list_member_lots(http::RequestContext& ctx, const http::Responder& respond)
     }
     open_only = *open == "true";
   }
-  auto limit = page_limit(ctx.query);
-  if (!limit.ok()) return respond_error(ctx, respond, limit.status());
-  auto before = decode_cursor<LotTag>(ctx.query);
-  if (!before.ok()) return respond_error(ctx, respond, before.status());
+  auto page = cursor_page<LotTag>(ctx.query);
+  if (!page.ok()) return respond_error(ctx, respond, page.status());
   respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
     LOYALTY_RETURN_IF_ERROR(require_member(s, ctx, *member));
-    LOYALTY_ASSIGN_OR_RETURN(std::vector<Lot> lots,
-                             s.list_lots(program_of(ctx), *member, open_only, *before, *limit + 1));
+    LOYALTY_ASSIGN_OR_RETURN(std::vector<Lot> lots, s.list_lots(program_of(ctx), *member, open_only,
+                                                                page->cursor, page->limit + 1));
     std::string body = list_json(
-        lots, *limit, [](JsonWriter& w, const Lot& lot) { write_lot(w, lot); },
+        lots, page->limit, [](JsonWriter& w, const Lot& lot) { write_lot(w, lot); },
         [](const Lot& lot) { return lot.id; });
     return http::Response{200, "application/json", std::move(body), {}};
   });

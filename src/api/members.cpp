@@ -46,13 +46,11 @@ void list_members(http::RequestContext& ctx, const http::Responder& respond) {
   }
   store::MemberQuery query;
   query.program_id = program_of(ctx);
-  auto limit = page_limit(ctx.query);
-  if (!limit.ok()) return respond_error(ctx, respond, limit.status());
-  auto after = decode_cursor<MemberTag>(ctx.query);
-  if (!after.ok()) return respond_error(ctx, respond, after.status());
-  query.after = *after;
+  auto page = cursor_page<MemberTag>(ctx.query);
+  if (!page.ok()) return respond_error(ctx, respond, page.status());
+  query.after = page->cursor;
   // One more than the page: its presence says whether a next page exists.
-  query.limit = *limit + 1;
+  query.limit = page->limit + 1;
   if (auto external_id = ctx.query.get("external_id"))
     query.external_id = std::string(*external_id);
   if (auto email = ctx.query.get("email")) {
@@ -71,11 +69,10 @@ void list_members(http::RequestContext& ctx, const http::Responder& respond) {
           Status(ErrorCode::kInvalidRequest, "status: must be \"active\" or \"blocked\""));
     }
   }
-  int page = *limit;
   respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
     LOYALTY_ASSIGN_OR_RETURN(std::vector<Member> members, s.list_members(query));
     std::string body = list_json(
-        members, page, [](JsonWriter& w, const Member& m) { write_member(w, m); },
+        members, page->limit, [](JsonWriter& w, const Member& m) { write_member(w, m); },
         [](const Member& m) { return m.id; });
     return http::Response{200, "application/json", std::move(body), {}};
   });

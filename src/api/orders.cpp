@@ -240,16 +240,14 @@ void list_member_orders(http::RequestContext& ctx, const http::Responder& respon
   if (Status st = ctx.query.check_allowed({"limit", "cursor"}); !st.ok()) {
     return respond_error(ctx, respond, st);
   }
-  auto limit = page_limit(ctx.query);
-  if (!limit.ok()) return respond_error(ctx, respond, limit.status());
-  auto before = decode_cursor<OrderTag>(ctx.query);
-  if (!before.ok()) return respond_error(ctx, respond, before.status());
+  auto page = cursor_page<OrderTag>(ctx.query);
+  if (!page.ok()) return respond_error(ctx, respond, page.status());
   respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
     ProgramId program = program_of(ctx);
     LOYALTY_ASSIGN_OR_RETURN(std::optional<Member> found, s.find_member(program, *member));
     if (!found) return not_found("member", ctx.param(0));
     LOYALTY_ASSIGN_OR_RETURN(std::vector<Order> orders,
-                             s.list_member_orders(program, *member, *before, *limit + 1));
+                             s.list_member_orders(program, *member, page->cursor, page->limit + 1));
     std::vector<engine::OrderResult> views;
     views.reserve(orders.size());
     for (Order& o : orders) {
@@ -257,7 +255,7 @@ void list_member_orders(http::RequestContext& ctx, const http::Responder& respon
       views.push_back(std::move(view));
     }
     std::string body = list_json(
-        views, *limit,
+        views, page->limit,
         [](JsonWriter& w, const engine::OrderResult& v) {
           write_order(w, v.order, v.timeline, v.earn_lot);
         },

@@ -77,6 +77,20 @@ Result<Id<Tag>> decode_cursor(const http::QueryParams& query) {
   return *id;
 }
 
+// The page a list request asks for: `limit` (page_limit) and the id in
+// `cursor` (decode_cursor; Id{0} from the start).
+template <typename Tag>
+struct CursorPage {
+  int limit = 0;
+  Id<Tag> cursor;
+};
+template <typename Tag>
+Result<CursorPage<Tag>> cursor_page(const http::QueryParams& query) {
+  LOYALTY_ASSIGN_OR_RETURN(int limit, page_limit(query));
+  LOYALTY_ASSIGN_OR_RETURN(Id<Tag> cursor, decode_cursor<Tag>(query));
+  return CursorPage<Tag>{limit, cursor};
+}
+
 // Writes {"data": [<each item>], "next_cursor": ...}. `items` holds up to
 // limit + 1 elements (one more than a page tells whether a next page exists).
 template <typename T, typename WriteItem, typename IdOf>
