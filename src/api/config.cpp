@@ -6,26 +6,14 @@
 #include "api/routes.h"
 #include "api/support.h"
 #include "domain/config_document.h"
+#include "http/media_type.h"
 
 namespace loyalty::api {
 
 namespace {
 
-// The program of the path, which must be the key's own: any other id is 404.
-std::optional<ProgramId> own_program(const http::RequestContext& ctx) {
-  auto id = path_id<ProgramTag>(ctx, 0);
-  if (!id || *id != program_of(ctx)) return std::nullopt;
-  return id;
-}
-
 ConfigFormat format_of(std::string_view content_type) {
-  std::string_view type = content_type.substr(0, content_type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  while (!type.empty() && type.front() == ' ') type.remove_prefix(1);
-  std::string lower;
-  for (char c : type)
-    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  return lower == "application/json" ? ConfigFormat::kJson : ConfigFormat::kYaml;
+  return http::is_json_media_type(content_type) ? ConfigFormat::kJson : ConfigFormat::kYaml;
 }
 
 ConfigContext context_of(const Program& program) {

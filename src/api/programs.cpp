@@ -6,18 +6,6 @@
 
 namespace loyalty::api {
 
-namespace {
-
-// The program of the path, which must be the key's own: any other id is 404,
-// whether or not such a program exists.
-std::optional<ProgramId> own_program(const http::RequestContext& ctx) {
-  auto id = path_id<ProgramTag>(ctx, 0);
-  if (!id || *id != program_of(ctx)) return std::nullopt;
-  return id;
-}
-
-}  // namespace
-
 void create_program(http::RequestContext& ctx, const http::Responder& respond) {
   auto command = decode_create_program(ctx.body);
   if (!command.ok()) return respond_error(ctx, respond, command.status());

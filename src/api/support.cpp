@@ -131,6 +131,12 @@ ProgramId program_of(const http::RequestContext& ctx) {
   return ctx.key != nullptr ? ctx.key->program_id : ProgramId{};
 }
 
+std::optional<ProgramId> own_program(const http::RequestContext& ctx) {
+  auto id = path_id<ProgramTag>(ctx, 0);
+  if (!id || *id != program_of(ctx)) return std::nullopt;
+  return id;
+}
+
 Status not_found(std::string_view kind, std::string_view id) {
   return Status(ErrorCode::kNotFound, std::string("no ") + std::string(kind) + " '" +
                                           std::string(id) + "' in this program");

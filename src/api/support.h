@@ -118,6 +118,9 @@ template <typename Tag>
 std::optional<Id<Tag>> path_id(const http::RequestContext& ctx, size_t index) {
   return parse_id<Tag>(ctx.param(index));
 }
+// The program of the path (`/v1/programs/{id}/...`), which must be the key's
+// own: any other id is nullopt (-> 404), whether or not such a program exists.
+std::optional<ProgramId> own_program(const http::RequestContext& ctx);
 // The 404 answer for an id that does not exist in the key's program.
 Status not_found(std::string_view kind, std::string_view id);
 

@@ -17,6 +17,7 @@
 #include "domain/program_config.h"
 #include "http/auth.h"
 #include "http/handler.h"
+#include "http/media_type.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/router.h"
@@ -63,35 +64,6 @@ bool valid_idempotency_key(std::string_view key) {
     if (c < 0x20 || c > 0x7E) return false;
   }
   return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// "application/json", "application/json; charset=utf-8" (any case).
-bool is_json_media_type(std::string_view content_type) {
-  std::string_view type = content_type.substr(0, content_type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  while (!type.empty() && type.front() == ' ') type.remove_prefix(1);
-  return iequals(type, "application/json");
-}
-
-// A configuration document's media types: JSON, or YAML as application/yaml,
-// text/yaml (RFC 9512) or the older application/x-yaml.
-bool is_config_media_type(std::string_view content_type) {
-  std::string_view type = content_type.substr(0, content_type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  while (!type.empty() && type.front() == ' ') type.remove_prefix(1);
-  return is_json_media_type(content_type) || iequals(type, "application/yaml") ||
-         iequals(type, "text/yaml") || iequals(type, "application/x-yaml");
 }
 
 }  // namespace
