@@ -187,7 +187,7 @@ Result<Posting> credit_member(StoreSession& s, ProgramCache& programs, ProgramId
                               MemberId member_id, CreditRequest request, Instant now) {
   LOYALTY_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, programs, program_id, member_id, now,
                                                     /*with_lots=*/false));
-  LOYALTY_ASSIGN_OR_RETURN(auto config, active_program_config(s, programs, ctx.program));
+  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, ctx.program.id));
   apply_expiry_policy(config->expiry, ctx.program.timezone, request, now);
   LOYALTY_ASSIGN_OR_RETURN(LedgerPlan plan, plan_credit(ctx.program, ctx.ledger, request, now));
   note_member_activity(config->expiry, ctx.program.timezone, plan, member_id, now);
@@ -240,8 +240,7 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           m.updated_at = now;
           OUTCOME_ASSIGN_OR_RETURN(m.id, s.insert_member(m));
           // The signup bonus of the active configuration (engine/earning_commands.h).
-          OUTCOME_ASSIGN_OR_RETURN(int64_t signup_points,
-                                   award_signup(s, programs_, compiled_configs_, p, m, now));
+          OUTCOME_ASSIGN_OR_RETURN(int64_t signup_points, award_signup(s, programs_, p, m, now));
           (void)signup_points;
           // "Join now and claim your points": the new member's guest orders.
           OUTCOME_ASSIGN_OR_RETURN(ClaimResult claimed, claim_guest_orders(s, programs_, m, now));
@@ -281,7 +280,7 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
         } else if constexpr (std::is_same_v<T, Debit>) {
           OUTCOME_ASSIGN_OR_RETURN(auto ctx,
                                    prepare_member(s, programs_, c.program_id, c.member_id, now));
-          OUTCOME_ASSIGN_OR_RETURN(auto config, active_program_config(s, programs_, ctx.program));
+          OUTCOME_ASSIGN_OR_RETURN(auto config, programs_.get_config(s, ctx.program.id));
           auto plan = plan_debit(ctx.program, ctx.ledger, c.request, now);
           if (plan.ok()) {
             note_member_activity(config->expiry, ctx.program.timezone, *plan, c.member_id, now);
@@ -352,8 +351,7 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           }
           return out;
         } else if constexpr (std::is_same_v<T, RecordEvent>) {
-          OUTCOME_ASSIGN_OR_RETURN(EventRecorded recorded,
-                                   record_event(s, programs_, compiled_configs_, c, now));
+          OUTCOME_ASSIGN_OR_RETURN(EventRecorded recorded, record_event(s, programs_, c, now));
           return success(std::move(recorded));
         } else if constexpr (std::is_same_v<T, CatchUp>) {
           CatchUpResult result;

@@ -121,24 +121,6 @@ std::string attributes_json(const std::vector<std::pair<std::string, std::string
 
 }  // namespace
 
-Result<std::shared_ptr<const CompiledConfig>> CompiledConfigCache::get(store::StoreSession& session,
-                                                                       ProgramCache& programs,
-                                                                       const Program& program) {
-  LOYALTY_ASSIGN_OR_RETURN(auto config, active_program_config(session, programs, program));
-  auto it = entries_.find(program.id.value);
-  if (it != entries_.end() && it->second.source == config &&
-      it->second.currency == program.currency && it->second.timezone == program.timezone) {
-    return it->second.compiled;
-  }
-  const std::optional<int> exponent = currency_exponent(program.currency);
-  if (!exponent) {
-    return Status(ErrorCode::kInternal, "program currency " + program.currency + " is unknown");
-  }
-  LOYALTY_ASSIGN_OR_RETURN(auto compiled, compile_config(*config, *exponent, program.timezone));
-  entries_[program.id.value] = Entry{config, program.currency, program.timezone, compiled};
-  return compiled;
-}
-
 Status validate_event(const RecordEvent& e, Instant now) {
   auto invalid = [](std::string message) {
     return Status(ErrorCode::kInvalidRequest, std::move(message));
@@ -175,8 +157,7 @@ Status validate_event(const RecordEvent& e, Instant now) {
 }
 
 Result<EventRecorded> record_event(store::StoreSession& s, ProgramCache& programs,
-                                   CompiledConfigCache& compiled, const RecordEvent& c,
-                                   Instant now) {
+                                   const RecordEvent& c, Instant now) {
   LOYALTY_RETURN_IF_ERROR(validate_event(c, now));
   LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, c.program_id));
   // The member, locked (PostgreSQL) before anything of it is read.
@@ -203,7 +184,7 @@ Result<EventRecorded> record_event(store::StoreSession& s, ProgramCache& program
     return Status(ErrorCode::kConflict,
                   "an event with id '" + c.external_id + "' was already recorded");
   }
-  LOYALTY_ASSIGN_OR_RETURN(auto config, compiled.get(s, programs, program));
+  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_compiled(s, program));
   if (!config->has_event_type(c.type)) {
     return Status(ErrorCode::kUnknownEventType,
                   "no earn rule of the active configuration (version " +
@@ -288,10 +269,9 @@ Result<EventRecorded> record_event(store::StoreSession& s, ProgramCache& program
   return out;
 }
 
-Result<int64_t> award_signup(store::StoreSession& s, ProgramCache& programs,
-                             CompiledConfigCache& compiled, const Program& program,
+Result<int64_t> award_signup(store::StoreSession& s, ProgramCache& programs, const Program& program,
                              const Member& member, Instant now) {
-  LOYALTY_ASSIGN_OR_RETURN(auto config, compiled.get(s, programs, program));
+  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_compiled(s, program));
   if (config->rules_for(EarnTrigger::kSignup).empty()) return int64_t{0};
   MemberViews views(program, member, Balance{});
   rules::Context ctx;

@@ -60,25 +60,6 @@ struct EventRecorded {
   std::vector<RuleExplanation> rules;  // every rule of the event's type, in evaluation order
 };
 
-// Compiled configurations by program, recompiled when the active configuration
-// (ProgramCache::get_config) or the program's currency/time zone changes.
-// Writer thread only.
-class CompiledConfigCache {
- public:
-  Result<std::shared_ptr<const CompiledConfig>> get(store::StoreSession& session,
-                                                    ProgramCache& programs, const Program& program);
-  void clear() { entries_.clear(); }
-
- private:
-  struct Entry {
-    std::shared_ptr<const ProgramConfig> source;
-    std::string currency;
-    std::string timezone;
-    std::shared_ptr<const CompiledConfig> compiled;
-  };
-  std::map<int64_t, Entry> entries_;
-};
-
 // Validates the event (shape and limits; kInvalidRequest).
 Status validate_event(const RecordEvent& event, Instant now);
 
@@ -87,14 +68,12 @@ Status validate_event(const RecordEvent& event, Instant now);
 // the event's type. Awards of 0 points (caps reached, conditions false) still
 // record the event (201 with 0 points and the reasons).
 Result<EventRecorded> record_event(store::StoreSession& session, ProgramCache& programs,
-                                   CompiledConfigCache& compiled, const RecordEvent& command,
-                                   Instant now);
+                                   const RecordEvent& command, Instant now);
 
 // Awards the signup rules of the active configuration to a member just
 // enrolled (in the same transaction): one credit posting per awarding rule,
 // source "signup", reason the rule's name. Returns the points awarded.
 Result<int64_t> award_signup(store::StoreSession& session, ProgramCache& programs,
-                             CompiledConfigCache& compiled, const Program& program,
-                             const Member& member, Instant now);
+                             const Program& program, const Member& member, Instant now);
 
 }  // namespace loyalty::engine

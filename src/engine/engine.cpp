@@ -104,6 +104,23 @@ Result<std::shared_ptr<const ProgramConfig>> ProgramCache::get_config(store::Sto
   return config;
 }
 
+Result<std::shared_ptr<const CompiledConfig>> ProgramCache::get_compiled(
+    store::StoreSession& session, const Program& program) {
+  LOYALTY_ASSIGN_OR_RETURN(auto config, get_config(session, program.id));
+  auto it = compiled_.find(program.id.value);
+  if (it != compiled_.end() && it->second.source == config &&
+      it->second.currency == program.currency && it->second.timezone == program.timezone) {
+    return it->second.compiled;
+  }
+  const std::optional<int> exponent = currency_exponent(program.currency);
+  if (!exponent) {
+    return Status(ErrorCode::kInternal, "program currency " + program.currency + " is unknown");
+  }
+  LOYALTY_ASSIGN_OR_RETURN(auto compiled, compile_config(*config, *exponent, program.timezone));
+  compiled_[program.id.value] = CompiledEntry{config, program.currency, program.timezone, compiled};
+  return compiled;
+}
+
 void ProgramCache::set_config(ProgramId id, std::shared_ptr<const ProgramConfig> config) {
   LOYALTY_ASSERT(config != nullptr && config->version > 0);
   configs_[id.value] = ConfigEntry{std::move(config), std::chrono::steady_clock::now()};

@@ -35,6 +35,7 @@
 #include "common/ids.h"
 #include "common/result.h"
 #include "common/time.h"
+#include "domain/earning.h"
 #include "domain/ledger.h"
 #include "domain/member.h"
 #include "domain/program.h"
@@ -293,16 +294,22 @@ class ProgramCache {
   Result<Program> get(store::StoreSession& session, ProgramId id);
   Result<std::shared_ptr<const ProgramConfig>> get_config(store::StoreSession& session,
                                                           ProgramId id);
+  // The active configuration's earn rules, compiled (compile_config) once per
+  // version, and again when the program's currency or time zone changes.
+  Result<std::shared_ptr<const CompiledConfig>> get_compiled(store::StoreSession& session,
+                                                             const Program& program);
   // After PutConfig stored a new version (in the writer's open transaction).
   void set_config(ProgramId id, std::shared_ptr<const ProgramConfig> config);
   void invalidate(ProgramId id) {
     entries_.erase(id.value);
     configs_.erase(id.value);
+    compiled_.erase(id.value);
   }
   // After a rolled-back batch: entries may hold values that never committed.
   void clear() {
     entries_.clear();
     configs_.clear();
+    compiled_.clear();
   }
 
  private:
@@ -317,6 +324,13 @@ class ProgramCache {
   std::chrono::milliseconds ttl_;
   std::map<int64_t, Entry> entries_;
   std::map<int64_t, ConfigEntry> configs_;
+  struct CompiledEntry {
+    std::shared_ptr<const ProgramConfig> source;
+    std::string currency;
+    std::string timezone;
+    std::shared_ptr<const CompiledConfig> compiled;
+  };
+  std::map<int64_t, CompiledEntry> compiled_;
 };
 
 struct EngineOptions {
@@ -376,7 +390,6 @@ class Engine {
 
   std::unique_ptr<store::StoreSession> session_;
   ProgramCache programs_;
-  CompiledConfigCache compiled_configs_;  // earn rules of the active configs
   const Clock& clock_;
   EngineOptions options_;
   std::function<void(size_t, int64_t)> batch_observer_;

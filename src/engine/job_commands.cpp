@@ -205,19 +205,11 @@ Result<JobStepResult> run_expiry_warnings(StoreSession& s, const Program& progra
 
 const char* to_string(ProgramJob job) { return job_name(job).data(); }
 
-Result<std::shared_ptr<const ProgramConfig>> active_program_config(StoreSession& s,
-                                                                   ProgramCache& programs,
-                                                                   const Program& program) {
-  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
-  LOYALTY_ASSERT(config != nullptr);
-  return config;
-}
-
 Result<JobStepResult> run_program_job(StoreSession& s, ProgramCache& programs,
                                       const RunProgramJob& job, Instant now) {
   LOYALTY_ASSERT(job.max_items > 0 && job.catch_up_days >= 0);
   LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, job.program_id));
-  LOYALTY_ASSIGN_OR_RETURN(auto config_ptr, active_program_config(s, programs, program));
+  LOYALTY_ASSIGN_OR_RETURN(auto config_ptr, programs.get_config(s, program.id));
   const ProgramConfig& config = *config_ptr;
   const std::string_view name = job_name(job.job);
   // First run: start today (occasions) / now (warnings); nothing retroactive.

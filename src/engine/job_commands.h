@@ -16,11 +16,6 @@
 
 namespace loyalty::engine {
 
-// The program's active configuration (expiry policy, earn rules).
-Result<std::shared_ptr<const ProgramConfig>> active_program_config(store::StoreSession& s,
-                                                                   ProgramCache& programs,
-                                                                   const Program& program);
-
 // Credits a member the way the Credit command does: catches the member up,
 // gives the new lot the expiry policy's expires_at when the request has none,
 // counts the credit as activity for rolling expiry, writes the posting.

@@ -17,32 +17,6 @@ namespace {
 
 using store::StoreSession;
 
-// ---- The earning function, compiled once per configuration version ----
-
-// Compiled configurations by the ProgramConfig object ProgramCache hands out
-// (one per loaded version); the entry keeps that object alive so its address
-// is not reused while cached. Several engines may live in one process (tests):
-// hence the mutex, though each writer thread is alone on its own programs.
-Result<std::shared_ptr<const CompiledConfig>> compiled_config_for(
-    const Program& program, const std::shared_ptr<const ProgramConfig>& config) {
-  struct Entry {
-    std::shared_ptr<const ProgramConfig> config;
-    std::shared_ptr<const CompiledConfig> compiled;
-  };
-  static std::mutex mu;
-  static std::map<const ProgramConfig*, Entry> cache;
-  constexpr size_t kMaxEntries = 256;
-  std::lock_guard lock(mu);
-  auto it = cache.find(config.get());
-  if (it != cache.end()) return it->second.compiled;
-  LOYALTY_ASSIGN_OR_RETURN(
-      auto compiled,
-      compile_config(*config, currency_exponent(program.currency).value_or(2), program.timezone));
-  if (cache.size() >= kMaxEntries) cache.clear();
-  cache.emplace(config.get(), Entry{config, compiled});
-  return compiled;
-}
-
 bool rules_mention(const ProgramConfig& config, std::string_view text) {
   for (const EarnRule& r : config.earn_rules) {
     if (r.condition.find(text) != std::string::npos || r.formula.find(text) != std::string::npos ||
@@ -74,7 +48,7 @@ Result<OrderEarning> evaluate_order_points(StoreSession& s, ProgramCache& progra
                                            const Program& program, const Member& member,
                                            const Order& order, Instant now) {
   LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
-  LOYALTY_ASSIGN_OR_RETURN(auto compiled, compiled_config_for(program, config));
+  LOYALTY_ASSIGN_OR_RETURN(auto compiled, programs.get_compiled(s, program));
   OrderEarning out;
   out.config_version = config->version;
   out.item_points.assign(order.items.size(), 0);
