@@ -25,29 +25,16 @@ std::string describe(const StoredConfig& c) {
          " at=" + std::to_string(c.created_at.micros_since_epoch) + " by=" + c.actor;
 }
 
-class ConfigStore : public ::testing::TestWithParam<Backend> {
+class ConfigStore : public testing::StoreTest {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres) LOYALTY_REQUIRE_POSTGRES_OR_SKIP();
-    db_ = must(TestDatabase::create(GetParam()));
-    store_ = must(db_->open_session());
-    must(store_->migrate());
+    StoreTest::SetUp();
+    if (!store_) return;  // skipped
     program_ = add_program("Coffee Club");
-  }
-  void TearDown() override {
-    store_.reset();
-    db_.reset();
   }
 
   Program add_program(const std::string& name) {
-    Program p;
-    p.name = name;
-    p.currency = "EUR";
-    p.timezone = "Europe/Berlin";
-    p.created_at = kT0;
-    p.updated_at = kT0;
-    p.id = must(store_->insert_program(p));
-    return p;
+    return testing::insert_test_program(*store_, name, kT0);
   }
 
   StoredConfig config(ProgramId program, int version, ConfigFormat format = ConfigFormat::kYaml) {
@@ -62,8 +49,6 @@ class ConfigStore : public ::testing::TestWithParam<Backend> {
     return c;
   }
 
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<StoreSession> store_;
   Program program_;
 };
 

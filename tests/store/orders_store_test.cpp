@@ -21,32 +21,17 @@ using testing::TestDatabase;
 constexpr Instant kT0 = Instant::from_seconds(1'717'200'000);  // 2024-06-01T00:00:00Z
 Instant day(int n) { return kT0 + Duration::from_days(n); }
 
-class OrderStore : public ::testing::TestWithParam<Backend> {
+class OrderStore : public testing::StoreTest {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres) LOYALTY_REQUIRE_POSTGRES_OR_SKIP();
-    db_ = must(TestDatabase::create(GetParam()));
-    store_ = must(db_->open_session());
-    must(store_->migrate());
+    StoreTest::SetUp();
+    if (!store_) return;  // skipped
     program_ = add_program("Shop");
-    Member m;
-    m.program_id = program_.id;
-    m.external_id = "alice";
-    m.email = "alice@example.com";
-    m.created_at = kT0;
-    m.updated_at = kT0;
-    member_ = must(store_->insert_member(m));
+    member_ = testing::insert_test_member(*store_, program_.id, "alice", kT0);
   }
 
   Program add_program(const std::string& name) {
-    Program p;
-    p.name = name;
-    p.currency = "USD";
-    p.timezone = "UTC";
-    p.created_at = kT0;
-    p.updated_at = kT0;
-    p.id = must(store_->insert_program(p));
-    return p;
+    return testing::insert_test_program(*store_, name, kT0, "USD", "UTC");
   }
 
   // A valid order of two lines with every optional column set.
@@ -152,8 +137,6 @@ class OrderStore : public ::testing::TestWithParam<Backend> {
     }
   }
 
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<StoreSession> store_;
   Program program_;
   MemberId member_;
 };

@@ -57,25 +57,13 @@ class PostgresSessions : public ::testing::Test {
     second_ = must(db_->open_session());
     observer_ = must(db_->open_session());
     must(first_->migrate());
-    Program p;
-    p.name = "Coffee Club";
-    p.currency = "EUR";
-    p.timezone = "Europe/Berlin";
-    p.created_at = kT0;
-    p.updated_at = kT0;
-    program_ = must(first_->insert_program(p));
+    program_ = testing::insert_test_program(*first_, "Coffee Club", kT0).id;
     a_ = add_member("c-1");
     b_ = add_member("c-2");
   }
 
   MemberId add_member(const std::string& external_id) {
-    Member m;
-    m.program_id = program_;
-    m.external_id = external_id;
-    m.email = external_id + "@example.com";
-    m.created_at = kT0;
-    m.updated_at = kT0;
-    return must(first_->insert_member(m));
+    return testing::insert_test_member(*first_, program_, external_id, kT0);
   }
 
   std::unique_ptr<TestDatabase> db_;

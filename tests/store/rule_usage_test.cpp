@@ -26,39 +26,16 @@ RuleUsage usage(MemberId member, const char* rule, const char* period, const cha
   return RuleUsage{member, rule, period, distinct, awards, points};
 }
 
-class RuleUsageConformance : public ::testing::TestWithParam<Backend> {
+class RuleUsageConformance : public testing::StoreTest {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres) LOYALTY_REQUIRE_POSTGRES_OR_SKIP();
-    db_ = must(TestDatabase::create(GetParam()));
-    store_ = must(db_->open_session());
-    must(store_->migrate());
-    program_ = add_program(*store_, "Coffee Club");
-    other_program_ = add_program(*store_, "Tea Club");
-    member_ = add_member(*store_, program_, "c-1");
+    StoreTest::SetUp();
+    if (!store_) return;  // skipped
+    program_ = testing::insert_test_program(*store_, "Coffee Club", kT0).id;
+    other_program_ = testing::insert_test_program(*store_, "Tea Club", kT0).id;
+    member_ = testing::insert_test_member(*store_, program_, "c-1", kT0);
   }
 
-  static ProgramId add_program(StoreSession& s, const std::string& name) {
-    Program p;
-    p.name = name;
-    p.currency = "EUR";
-    p.timezone = "Europe/Berlin";
-    p.created_at = kT0;
-    p.updated_at = kT0;
-    return must(s.insert_program(p));
-  }
-  static MemberId add_member(StoreSession& s, ProgramId program, const std::string& external_id) {
-    Member m;
-    m.program_id = program;
-    m.external_id = external_id;
-    m.email = external_id + "@example.com";
-    m.created_at = kT0;
-    m.updated_at = kT0;
-    return must(s.insert_member(m));
-  }
-
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<StoreSession> store_;
   ProgramId program_;
   ProgramId other_program_;
   MemberId member_;
@@ -140,7 +117,7 @@ TEST_P(RuleUsageConformance, MemberEventsAreUniquePerProgramAndListNewestFirst) 
   e.id = must(store_->insert_member_event(e));
   second.id = must(store_->insert_member_event(second));
   // The same external id in another program is another event.
-  MemberId stranger = add_member(*store_, other_program_, "c-x");
+  MemberId stranger = testing::insert_test_member(*store_, other_program_, "c-x", kT0);
   MemberEvent elsewhere = e;
   elsewhere.id = {};
   elsewhere.program_id = other_program_;
@@ -187,13 +164,7 @@ class GlobalCapOnPostgres : public ::testing::Test {
     first_ = must(db_->open_session());
     second_ = must(db_->open_session());
     must(first_->migrate());
-    Program p;
-    p.name = "Coffee Club";
-    p.currency = "EUR";
-    p.timezone = "Europe/Berlin";
-    p.created_at = kT0;
-    p.updated_at = kT0;
-    program_ = must(first_->insert_program(p));
+    program_ = testing::insert_test_program(*first_, "Coffee Club", kT0).id;
   }
 
   // What one node does for a rule with a global cap of kCap awards: lock and

@@ -36,19 +36,12 @@ CreditRequest credit_of(int64_t points) {
   return r;
 }
 
-class StoreConformance : public ::testing::TestWithParam<Backend> {
+class StoreConformance : public testing::StoreTest {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres) LOYALTY_REQUIRE_POSTGRES_OR_SKIP();
-    db_ = must(TestDatabase::create(GetParam()));
-    store_ = must(db_->open_session());
-    must(store_->migrate());
+    StoreTest::SetUp();
+    if (!store_) return;  // skipped
     program_ = add_program("Coffee Club");
-  }
-
-  void TearDown() override {
-    store_.reset();
-    db_.reset();
   }
 
   static Program program_template(const std::string& name) {
@@ -188,8 +181,6 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
     return out;
   }
 
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<StoreSession> store_;
   Program program_;
 };
 

@@ -47,6 +47,41 @@ std::optional<std::string> postgres_unavailable_reason() {
 
 bool postgres_required() { return env("LOYALTYD_REQUIRE_PG") == "1"; }
 
+void StoreTest::SetUp() {
+  if (GetParam() == Backend::kPostgres) LOYALTY_REQUIRE_POSTGRES_OR_SKIP();
+  db_ = must(TestDatabase::create(GetParam()));
+  store_ = must(db_->open_session());
+  must(store_->migrate());
+}
+
+void StoreTest::TearDown() {
+  store_.reset();
+  db_.reset();
+}
+
+Program insert_test_program(StoreSession& s, const std::string& name, Instant at,
+                            const std::string& currency, const std::string& timezone) {
+  Program p;
+  p.name = name;
+  p.currency = currency;
+  p.timezone = timezone;
+  p.created_at = at;
+  p.updated_at = at;
+  p.id = must(s.insert_program(p));
+  return p;
+}
+
+MemberId insert_test_member(StoreSession& s, ProgramId program, const std::string& external_id,
+                            Instant at, const std::string& email) {
+  Member m;
+  m.program_id = program;
+  m.external_id = external_id;
+  m.email = email.empty() ? external_id + "@example.com" : email;
+  m.created_at = at;
+  m.updated_at = at;
+  return must(s.insert_member(m));
+}
+
 std::string postgres_admin_url() {
   if (auto admin = env("LOYALTYD_TEST_PG_ADMIN_URL")) return *admin;
   return env("LOYALTYD_TEST_PG_URL").value_or("");

@@ -83,6 +83,25 @@ class TestDatabase {
   std::string name_;  // PostgreSQL schema, or the SQLite file path
 };
 
+// A fresh, migrated database of the test's backend for each test of a
+// TEST_P over Backend (PostgreSQL skipped or failed as
+// LOYALTY_REQUIRE_POSTGRES_OR_SKIP says): store_ is a session on it.
+class StoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<StoreSession> store_;
+};
+
+// Rows the store tests need but do not examine: a program (created and
+// updated at `at`) and a member (email external_id@example.com unless given).
+Program insert_test_program(StoreSession& s, const std::string& name, Instant at,
+                            const std::string& currency = "EUR",
+                            const std::string& timezone = "Europe/Berlin");
+MemberId insert_test_member(StoreSession& s, ProgramId program, const std::string& external_id,
+                            Instant at, const std::string& email = "");
+
 // The superuser URL (LOYALTYD_TEST_PG_ADMIN_URL, else LOYALTYD_TEST_PG_URL),
 // for what the test role may not do.
 std::string postgres_admin_url();
