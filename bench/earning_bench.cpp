@@ -18,20 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "allocation_counter.h"
 #include "domain/earning.h"
-
-namespace {
-std::atomic<int64_t> g_allocations{0};
-}  // namespace
-
-// Counts every heap allocation of the process (read around the timed loop only).
-__attribute__((noinline)) void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -202,14 +190,14 @@ void run(benchmark::State& state, const std::vector<EarnRule>& rules) {
   EarnResult out;
   out.reserve(rules.size(), 16);
   evaluate_order(cc, ctx, usage, kNow, &out);  // warm-up (time zone data, capacities)
-  const int64_t before = g_allocations.load();
+  const int64_t before = loyalty::bench::allocations();
   int64_t points = 0;
   for (auto _ : state) {
     evaluate_order(cc, ctx, usage, kNow, &out);
     points += out.total_points;
     benchmark::DoNotOptimize(points);
   }
-  const int64_t allocations = g_allocations.load() - before;
+  const int64_t allocations = loyalty::bench::allocations() - before;
   state.SetItemsProcessed(state.iterations());
   state.counters["allocs_per_order"] = benchmark::Counter(static_cast<double>(allocations) /
                                                           static_cast<double>(state.iterations()));

@@ -16,25 +16,8 @@
 #include <new>
 #include <vector>
 
+#include "allocation_counter.h"
 #include "domain/rules/rules.h"
-
-namespace {
-
-std::atomic<int64_t> g_allocations{0};
-
-}  // namespace
-
-// Counts every heap allocation of the process (the benchmark reads the count
-// around its timed loop only).
-__attribute__((noinline)) void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-// None of the three is inlined: g++ 12 otherwise sees free() of a pointer from operator new
-// (-Wmismatched-new-delete), which is exactly what this replacement pair does.
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -164,12 +147,12 @@ void BM_FiftyRulesPerOrder(benchmark::State& state) {
   context.program = &sample.program;
   context.now = *parse_rfc3339("2026-11-20T12:00:00Z");
   int64_t fired = 0;
-  const int64_t allocations_before = g_allocations.load();
+  const int64_t allocations_before = loyalty::bench::allocations();
   for (auto _ : state) {
     for (const Expression& rule : rules) fired += evaluate_condition(rule, context) ? 1 : 0;
     benchmark::DoNotOptimize(fired);
   }
-  const int64_t allocations = g_allocations.load() - allocations_before;
+  const int64_t allocations = loyalty::bench::allocations() - allocations_before;
   state.SetItemsProcessed(state.iterations());
   state.counters["rules_fired_per_order"] =
       static_cast<double>(fired) / static_cast<double>(state.iterations());
