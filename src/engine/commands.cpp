@@ -240,8 +240,9 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           m.updated_at = now;
           OUTCOME_ASSIGN_OR_RETURN(m.id, s.insert_member(m));
           // The signup bonus of the active configuration (engine/earning_commands.h).
-          OUTCOME_ASSIGN_OR_RETURN(int64_t signup_points, award_signup(s, programs_, p, m, now));
-          (void)signup_points;
+          OUTCOME_ASSIGN_OR_RETURN(
+              auto signup, award_occasion(s, programs_, p, m, EarnTrigger::kSignup, "signup", now));
+          (void)signup;
           // "Join now and claim your points": the new member's guest orders.
           OUTCOME_ASSIGN_OR_RETURN(ClaimResult claimed, claim_guest_orders(s, programs_, m, now));
           (void)claimed;

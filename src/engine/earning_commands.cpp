@@ -269,26 +269,48 @@ Result<EventRecorded> record_event(store::StoreSession& s, ProgramCache& program
   return out;
 }
 
-Result<int64_t> award_signup(store::StoreSession& s, ProgramCache& programs, const Program& program,
-                             const Member& member, Instant now) {
+Result<std::vector<OccasionAward>> award_occasion(store::StoreSession& s, ProgramCache& programs,
+                                                  const Program& program, const Member& member,
+                                                  EarnTrigger trigger, const char* source,
+                                                  Instant now) {
+  LOYALTY_ASSERT(trigger == EarnTrigger::kSignup || trigger == EarnTrigger::kBirthday ||
+                 trigger == EarnTrigger::kAnniversary);
   LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_compiled(s, program));
-  if (config->rules_for(EarnTrigger::kSignup).empty()) return int64_t{0};
-  MemberViews views(program, member, Balance{});
+  if (config->rules_for(trigger).empty()) return std::vector<OccasionAward>{};
+  // A member just enrolled has no balance yet; the jobs' members may.
+  Balance balance;
+  if (trigger != EarnTrigger::kSignup) {
+    LOYALTY_ASSIGN_OR_RETURN(balance, s.get_balance(program.id, member.id));
+  }
+  MemberViews views(program, member, balance);
   rules::Context ctx;
   ctx.member = &views.member;
   ctx.program = &views.program;
   ctx.now = now;
   std::vector<UsageKey> keys;
-  usage_keys_for(EarnTrigger::kSignup, *config, ctx, now, &keys);
+  usage_keys_for(trigger, *config, ctx, now, &keys);
   LoadedUsage usage;
   LOYALTY_RETURN_IF_ERROR(load_usage(s, program.id, member.id, keys, &usage));
   EarnResult result;
-  evaluate_signup(*config, ctx, usage.counters, now, &result);
-  LOYALTY_ASSIGN_OR_RETURN(auto postings, credit_awards(s, programs, program, member.id, result,
-                                                        "signup", "system", now));
-  (void)postings;
+  switch (trigger) {
+    case EarnTrigger::kSignup:
+      evaluate_signup(*config, ctx, usage.counters, now, &result);
+      break;
+    case EarnTrigger::kBirthday:
+      evaluate_birthday(*config, ctx, usage.counters, now, &result);
+      break;
+    default:
+      evaluate_anniversary(*config, ctx, usage.counters, now, &result);
+      break;
+  }
+  LOYALTY_ASSIGN_OR_RETURN(
+      auto postings, credit_awards(s, programs, program, member.id, result, source, "system", now));
   LOYALTY_RETURN_IF_ERROR(add_usage(s, program.id, member.id, result));
-  return result.total_points;
+  std::vector<OccasionAward> out;
+  for (size_t i = 0; i < postings.size(); ++i) {
+    out.push_back(OccasionAward{std::string(result.awards[i].rule_id), std::move(postings[i])});
+  }
+  return out;
 }
 
 }  // namespace loyalty::engine

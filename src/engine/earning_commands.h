@@ -70,10 +70,18 @@ Status validate_event(const RecordEvent& event, Instant now);
 Result<EventRecorded> record_event(store::StoreSession& session, ProgramCache& programs,
                                    const RecordEvent& command, Instant now);
 
-// Awards the signup rules of the active configuration to a member just
-// enrolled (in the same transaction): one credit posting per awarding rule,
-// source "signup", reason the rule's name. Returns the points awarded.
-Result<int64_t> award_signup(store::StoreSession& session, ProgramCache& programs,
-                             const Program& program, const Member& member, Instant now);
+// A member occasion's earn rules: signup (a member just enrolled), birthday,
+// anniversary. Evaluates the active configuration's rules of `trigger` (their
+// conditions, windows, caps and amounts: domain/earning.h) for the member and
+// credits each award in the same transaction: one posting per awarding rule,
+// with `source` ("signup", "job:birthday", ...), reason the rule's name.
+struct OccasionAward {
+  std::string rule_id;
+  Posting posting;
+};
+Result<std::vector<OccasionAward>> award_occasion(store::StoreSession& session,
+                                                  ProgramCache& programs, const Program& program,
+                                                  const Member& member, EarnTrigger trigger,
+                                                  const char* source, Instant now);
 
 }  // namespace loyalty::engine

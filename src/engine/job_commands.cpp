@@ -25,48 +25,30 @@ std::string_view job_name(ProgramJob job) {
   return "?";
 }
 
-struct OccasionAward {
-  std::string rule_id;
-  std::string rule_name;
-  int64_t points = 0;
-  int pending_days = 0;
-};
-
-// The awards of the program's rules for a birthday or an anniversary.
-std::vector<OccasionAward> occasion_awards(const ProgramConfig& config, EarnTrigger trigger) {
-  std::vector<OccasionAward> out;
-  for (const EarnRule& rule : config.earn_rules) {
-    if (rule.trigger != trigger || rule.kind != EarnKind::kFixed || rule.points <= 0) continue;
-    out.push_back(OccasionAward{rule.id, rule.name, rule.points, rule.pending_days});
-  }
-  return out;
-}
-
-Status award_occasion(StoreSession& s, ProgramCache& programs, const Program& program,
-                      MemberId member, const std::vector<OccasionAward>& awards, ProgramJob job,
-                      const LocalDate& day, int years, Instant now) {
+// Awards the member's birthday or anniversary rules (engine/earning_commands.h:
+// conditions, caps and amounts as configured) and emits an event per award.
+Status award_member_occasion(StoreSession& s, ProgramCache& programs, const Program& program,
+                             MemberId member_id, ProgramJob job, const LocalDate& day, int years,
+                             Instant now) {
   const bool birthday = job == ProgramJob::kBirthdays;
   // The job's members are found inside the transaction, so they were not locked
   // with the batch's: lock now (PostgreSQL), like every writer of a member.
-  LOYALTY_RETURN_IF_ERROR(s.lock_members(program.id, {member}));
+  LOYALTY_RETURN_IF_ERROR(s.lock_members(program.id, {member_id}));
+  LOYALTY_ASSIGN_OR_RETURN(std::optional<Member> member, s.find_member(program.id, member_id));
+  if (!member || member->status != MemberStatus::kActive) return {};  // blocked: no awards
+  LOYALTY_ASSIGN_OR_RETURN(
+      auto awards, award_occasion(s, programs, program, *member,
+                                  birthday ? EarnTrigger::kBirthday : EarnTrigger::kAnniversary,
+                                  birthday ? "job:birthday" : "job:anniversary", now));
   for (const OccasionAward& award : awards) {
-    CreditRequest request;
-    request.points = Points{award.points};
-    request.reason = award.rule_name.empty() ? (birthday ? "birthday" : "membership anniversary")
-                                             : award.rule_name;
-    request.source = birthday ? "job:birthday" : "job:anniversary";
-    request.actor = "system";
-    if (award.pending_days > 0)
-      request.available_at = now + Duration::from_days(award.pending_days);
-    LOYALTY_ASSIGN_OR_RETURN(Posting posting,
-                             credit_member(s, programs, program.id, member, request, now));
     JsonWriter extra;
     extra.begin_object().field("rule_id", award.rule_id).field("date", format_local_date(day));
     if (!birthday) extra.field("years", years);
     // The fields after '{': appended to the common payload.
     std::string extra_json = "," + extra.take().substr(1);
     LOYALTY_RETURN_IF_ERROR(events::emit_posting_event(
-        s, birthday ? events::kBirthdayAwarded : events::kAnniversaryAwarded, posting, extra_json));
+        s, birthday ? events::kBirthdayAwarded : events::kAnniversaryAwarded, award.posting,
+        extra_json));
   }
   return {};
 }
@@ -78,9 +60,11 @@ Result<JobStepResult> run_occasions(StoreSession& s, ProgramCache& programs, con
                                     store::JobState state, Instant now) {
   const std::string_view name = job_name(job.job);
   const LocalDate today = local_date_of(now, program.timezone);
-  const auto awards =
-      occasion_awards(config, job.job == ProgramJob::kBirthdays ? EarnTrigger::kBirthday
-                                                                : EarnTrigger::kAnniversary);
+  const bool has_rules =
+      std::any_of(config.earn_rules.begin(), config.earn_rules.end(), [&](const EarnRule& r) {
+        return r.trigger == (job.job == ProgramJob::kBirthdays ? EarnTrigger::kBirthday
+                                                               : EarnTrigger::kAnniversary);
+      });
   JobStepResult result;
   auto last = parse_local_date(state.last_completed_key);
   LOYALTY_ASSERT(last.has_value());
@@ -96,7 +80,7 @@ Result<JobStepResult> run_occasions(StoreSession& s, ProgramCache& programs, con
     result.complete = true;
     return result;
   }
-  for (; !awards.empty() && day <= today; day = add_days(day, 1)) {
+  for (; has_rules && day <= today; day = add_days(day, 1)) {
     const std::string period = std::to_string(day.year);
     const int budget = job.max_items - result.items;
     if (budget <= 0) {  // this step is full: the next one starts with this day
@@ -130,7 +114,7 @@ Result<JobStepResult> run_occasions(StoreSession& s, ProgramCache& programs, con
                                s.insert_job_mark(program.id, member, name, period, now));
       if (!first_time) continue;  // another node awarded it meanwhile
       LOYALTY_RETURN_IF_ERROR(
-          award_occasion(s, programs, program, member, awards, job.job, day, years, now));
+          award_member_occasion(s, programs, program, member, job.job, day, years, now));
       ++result.items;
     }
     if (static_cast<int>(candidates.size()) >= budget) {

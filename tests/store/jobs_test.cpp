@@ -296,6 +296,35 @@ TEST_P(JobsTest, BirthdaysInBerlinAcrossDstAndTheTwentyNinthOfFebruary) {
   EXPECT_EQ(count_postings(p, "job:birthday"), 4);
 }
 
+// Occasion rules are earn rules like any other: their conditions, formulas and
+// caps apply (docs/earning.md), not only fixed points.
+TEST_P(JobsTest, BirthdayRulesApplyTheirConditionsAndFormulas) {
+  clock_.set(at("2025-01-01T12:00:00Z"));
+  ProgramId p = create_program("UTC", R"(earn_rules:
+  - id: bday
+    name: Happy birthday
+    trigger: birthday
+    kind: fixed
+    points: 100
+    condition: member.available >= 500
+  - id: bday-bonus
+    name: Birthday bonus of 10 %
+    trigger: birthday
+    kind: formula
+    formula: member.available / 10
+)");
+  MemberId rich = enroll(p, "rich", LocalDate{1990, 1, 5});
+  MemberId poor = enroll(p, "poor", LocalDate{1990, 1, 5});
+  credit(p, rich, 600);
+  credit(p, poor, 50);
+  run_jobs();
+  run_daily_until(at("2025-01-06T00:00:00Z"));
+  EXPECT_EQ(balance(p, rich).available.value, 600 + 100 + 60);
+  EXPECT_EQ(balance(p, poor).available.value, 50 + 5);
+  EXPECT_EQ(events(p, "birthday.awarded").size(), 3u);
+  EXPECT_EQ(count_postings(p, "job:birthday"), 3);
+}
+
 TEST_P(JobsTest, AnniversariesOncePerYearIncludingTheTwentyNinthOfFebruary) {
   clock_.set(at("2024-02-29T10:00:00Z"));
   ProgramId p = create_program("America/New_York", kOccasionRules);
