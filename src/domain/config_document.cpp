@@ -1,5 +1,7 @@
 #include "domain/config_document.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <sstream>
 #include <tuple>
 
 #include <date/date.h>
@@ -229,6 +232,63 @@ std::string describe(const YAML::Node& n) {
 // ---- Positions ----
 
 // Line and column (1-based, the column in code points) of a byte offset.
+// The root of each document of a YAML stream, read with yaml-cpp's event
+// parser. yaml-cpp 0.7 (Debian 12) loops forever in YAML::LoadAll, allocating
+// without bound, when a ',' stands where a document's root should be (", a";
+// yaml-cpp issue #1040, fixed in 0.8 by PR #1319): the parser reports an empty
+// root without consuming the token, again and again. So the documents are
+// counted here, stopping when a root makes no progress, and only the first is
+// loaded (YAML::Load reads one document and stops).
+class DocumentRoots final : public YAML::EventHandler {
+ public:
+  struct Root {
+    bool null = false;  // an empty root (no node at all)
+    YAML::Mark mark;
+  };
+  // Reads up to `max_documents` roots; throws YAML::Exception on a syntax error.
+  static std::vector<Root> read(const std::string& text, size_t max_documents) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentRoots handler;
+    std::vector<Root> roots;
+    while (roots.size() < max_documents) {
+      handler.root_.reset();
+      if (!parser.HandleNextDocument(handler)) break;
+      Root root = handler.root_.value_or(Root{true, YAML::Mark::null_mark()});
+      const bool stuck = root.null && !roots.empty() && roots.back().null &&
+                         roots.back().mark.pos == root.mark.pos;
+      if (stuck) break;  // the token at this root is never consumed
+      roots.push_back(root);
+    }
+    return roots;
+  }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { seen(mark, true); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { seen(mark, false); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    seen(mark, false);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    seen(mark, false);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    seen(mark, false);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void seen(const YAML::Mark& mark, bool null) {
+    if (!root_) root_ = Root{null, mark};  // the first event of a document is its root
+  }
+  std::optional<Root> root_;
+};
+
 class LineIndex {
  public:
   explicit LineIndex(std::string_view text) : text_(text) {
@@ -1103,9 +1163,14 @@ ConfigParseResult DocumentParser::run() {
         "the document is larger than " + std::to_string(kMaxConfigDocumentBytes) + " bytes"});
     return result;
   }
-  std::vector<YAML::Node> documents;
+  // More than one document is an error; counting to a few names how many.
+  constexpr size_t kDocumentsCounted = 16;
+  std::vector<DocumentRoots::Root> roots;
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(std::string(text_));
+    const std::string text(text_);
+    roots = DocumentRoots::read(text, kDocumentsCounted);
+    if (!roots.empty() && !roots.front().null) root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     int line = e.mark.is_null() ? 0 : e.mark.line + 1;
     int column = e.mark.is_null() ? 0 : e.mark.column + 1;
@@ -1122,20 +1187,38 @@ ConfigParseResult DocumentParser::run() {
     result.errors.push_back(ConfigError{"", 0, 0, std::string("cannot parse: ") + e.what()});
     return result;
   }
-  if (documents.empty() || documents.front().IsNull()) {
+  auto position_of = [&](const YAML::Mark& mark) {
+    return mark.is_null() || mark.pos < 0 ? std::pair<int, int>{1, 1}
+                                          : lines_.at(static_cast<size_t>(mark.pos));
+  };
+  if (roots.empty() || roots.front().null) {
+    // An empty root where the text has a token: a token no node may start with.
+    const YAML::Mark mark = roots.empty() ? YAML::Mark::null_mark() : roots.front().mark;
+    const size_t pos =
+        mark.is_null() || mark.pos < 0 ? text_.size() : static_cast<size_t>(mark.pos);
+    if (pos < text_.size() && (text_[pos] == ',' || text_[pos] == ']' || text_[pos] == '}')) {
+      auto [line, column] = position_of(mark);
+      result.errors.push_back(ConfigError{"", line, column,
+                                          std::string("not valid YAML or JSON: unexpected '") +
+                                              text_[pos] + "' where a value starts"});
+      return result;
+    }
     result.errors.push_back(
         ConfigError{"", 1, 1,
                     "the document is empty; expected a mapping with earning, expiry "
                     "and earn_rules"});
     return result;
   }
-  if (documents.size() > 1) {
-    error("", documents[1],
-          "expected one document, found " + std::to_string(documents.size()) +
-              " (remove the extra '---')");
+  if (roots.size() > 1) {
+    const YAML::Mark& second = roots[1].mark;
+    error_at(
+        "", second.is_null() || second.pos < 0 ? 0 : static_cast<size_t>(second.pos),
+        "expected one document, found " +
+            (roots.size() < kDocumentsCounted ? std::to_string(roots.size())
+                                              : "more than " + std::to_string(roots.size() - 1)) +
+            " (remove the extra '---')");
   }
   ProgramConfig config;
-  const YAML::Node& root = documents.front();
   try {
     if (auto f = read_map(root, "", kTopKeys)) {
       if (auto schema = f->value("$schema")) {

@@ -413,6 +413,14 @@ const ErrorCase kErrorCases[] = {
     {"TwoDocuments",
      "earning: {}\n---\nexpiry: {mode: none}\n",
      {{"", 3, 1, "expected one document, found 2 (remove the extra '---')"}}},
+    // yaml-cpp 0.7's LoadAll never returns on these (yaml-cpp #1040): the
+    // parser must answer them, and at once.
+    {"CommaWhereTheRootStarts",
+     ", USD\t Americ The re9999999999999999999999999999999999999999999999999999ah",
+     {{"", 1, 1, "not valid YAML or JSON: unexpected ',' where a value starts"}}},
+    {"CommaAfterTheRootDocumentEnded",
+     "earning: {}\n...\n,\n",
+     {{"", 3, 1, "expected one document, found 2 (remove the extra '---')"}}},
     {"SlotOfTheWrongType",
      "tiers: {gold: 1}\n",
      {{"tiers", 1, 8, "expected a list, got a mapping"}}},
