@@ -1,12 +1,14 @@
 // load: a small HTTP/1.1 keep-alive load generator for loyaltyd (Boost.Asio,
 // async, one or two threads: the machine has 2 cores and the server needs them).
 //
-//   load --mode credits|balance|healthz --url http://127.0.0.1:8080 --key lk_...
+//   load --mode credits|balance|orders|healthz --url http://127.0.0.1:8080 --key lk_...
 //        --members-file FILE [--connections 64] [--duration-s 10] [--warmup-s 1]
 //        [--rate 0] [--idempotency] [--points 10] [--threads 1]
 //   load --mode enroll --count N --members-file OUT [--prefix bench-]   (writes member ids)
 //   load --mode cdnow --cdnow FILE                  (enrolls one member per customer,
 //                                                    then credits floor(dollars) per order)
+//   load --mode orders --members-file FILE ...      (POST /v1/orders: a paid order with
+//                                                    3 line items for a random member)
 //
 // --rate 0 is a closed loop (each connection sends its next request when the
 // previous one is answered: the maximum throughput). --rate R > 0 is an open
@@ -23,10 +25,12 @@
 #include <boost/asio.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -185,6 +189,48 @@ struct HealthzWorkload : Workload {
   std::string bytes;
   explicit HealthzWorkload(const Options& o) { bytes = http_request(o, "GET", "/healthz", ""); }
   std::optional<std::string> request(uint64_t) override { return bytes; }
+};
+
+// POST /v1/orders: a paid order of 3 line items (3 categories, prices varying
+// with the sequence number) for a member spread over all members, with an
+// external id unique to the run, so every request creates an order and earns.
+struct OrdersWorkload : Workload {
+  static constexpr std::array<std::string_view, 3> kCategories = {"shoes", "apparel", "socks"};
+  const Options& o;
+  std::vector<std::string> members;
+  std::string run_tag;
+  std::string placed_at;  // now, UTC, to the second
+  OrdersWorkload(const Options& options, std::vector<std::string> m)
+      : o(options), members(std::move(m)) {
+    auto now = std::chrono::system_clock::now();
+    run_tag = std::to_string(now.time_since_epoch().count());
+    std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::array<char, 32> buf{};
+    std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    placed_at = buf.data();
+  }
+  std::optional<std::string> request(uint64_t seq) override {
+    std::string body;
+    body.reserve(640);
+    body.append("{\"external_id\":\"o").append(run_tag).append("-").append(std::to_string(seq));
+    body.append("\",\"member_id\":\"").append(pick_member(members, seq));
+    body.append("\",\"currency\":\"USD\",\"channel\":\"web\",\"status\":\"paid\",");
+    body.append("\"placed_at\":\"").append(placed_at).append("\",\"items\":[");
+    for (uint64_t i = 0; i < 3; ++i) {
+      uint64_t sku = (seq * 7 + i * 131) % 500;
+      if (i > 0) body.append(",");
+      body.append("{\"sku\":\"SKU-").append(std::to_string(sku));
+      body.append("\",\"name\":\"Product ").append(std::to_string(sku));
+      body.append("\",\"category\":\"").append(kCategories[i]);
+      body.append("\",\"quantity\":").append(std::to_string(1 + (seq + i) % 3));
+      body.append(",\"unit_price_minor\":").append(std::to_string(499 + (sku % 50) * 100));
+      body.append("}");
+    }
+    body.append("],\"shipping_minor\":495,\"tax_minor\":380}");
+    return http_request(o, "POST", "/v1/orders", body);
+  }
 };
 
 // Enrolls members with the given external ids; collects their ids.
@@ -579,6 +625,8 @@ int main(int argc, char** argv) {
     w = std::make_unique<CreditsWorkload>(o, read_members(o.members_file));
   } else if (o.mode == "balance") {
     w = std::make_unique<BalanceWorkload>(o, read_members(o.members_file));
+  } else if (o.mode == "orders") {
+    w = std::make_unique<OrdersWorkload>(o, read_members(o.members_file));
   } else if (o.mode == "healthz") {
     w = std::make_unique<HealthzWorkload>(o);
   } else {

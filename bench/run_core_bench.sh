@@ -47,63 +47,13 @@ ENROLL=$BUILD_DIR/bench/enroll_direct
 WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/loyaltyd-bench.XXXXXX")
 FIGURES=$WORK/figures.txt
 SERVER_PID=""
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill -KILL "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
+# shellcheck source=bench/bench_lib.sh
+source "$ROOT/bench/bench_lib.sh"
 trap cleanup EXIT
 
 echo "# loyaltyd core bench $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "# machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)," \
-  "$(uname -r), disk of $WORK: $(df -h "$WORK" | awk 'NR==2 {print $1}')"
-echo "# build: $BUILD_DIR ($(grep -m1 CMAKE_BUILD_TYPE: "$BUILD_DIR/CMakeCache.txt" | cut -d= -f2))"
+machine_header
 echo "# runs=$RUNS duration=${DURATION_S}s members=$MEMBERS connections=$CONNECTIONS"
-
-figure() {  # figure RUN NAME VALUE
-  echo "FIGURE run=$1 $2 $3" | tee -a "$FIGURES"
-}
-# The value of a key in the last RESULT line of a file.
-result() {  # result FILE KEY
-  grep '^RESULT ' "$1" | tail -n1 | sed -E "s/.*\"$2\":\"?([^,\"}]*).*/\1/"
-}
-
-# start_server DBFILE: starts serve, sets SERVER_PID, URL, STARTUP_MS.
-start_server() {
-  local out=$WORK/serve.out
-  local t0
-  t0=$(date +%s%N)
-  "$LOYALTYD" serve --db "sqlite:$1" --listen 127.0.0.1:0 >"$out" 2>"$WORK/serve.err" &
-  SERVER_PID=$!
-  for _ in $(seq 3000); do
-    if grep -q "loyaltyd is serving on" "$out"; then break; fi
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      echo "serve exited:" >&2
-      cat "$WORK/serve.err" >&2
-      exit 1
-    fi
-    sleep 0.01
-  done
-  STARTUP_MS=$((($(date +%s%N) - t0) / 1000000))
-  URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$out" | head -n1)
-}
-stop_server() {
-  kill -TERM "$SERVER_PID"
-  wait "$SERVER_PID" || { echo "serve exited non-zero" >&2; exit 1; }
-  SERVER_PID=""
-}
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status"; }
-# "sum count" of the engine's batch-size histogram.
-batch_sum_count() {
-  curl -s "$URL/metrics" | awk '/^loyaltyd_engine_batch_commands_sum/ {s=$2}
-    /^loyaltyd_engine_batch_commands_count/ {c=$2} END {print s+0, c+0}'
-}
-new_program() {  # new_program DBFILE -> sets KEY and PROGRAM_ID
-  local created
-  created=$("$LOYALTYD" program create --db "sqlite:$1" --name Bench --currency USD \
-    --timezone Europe/Berlin)
-  KEY=$(sed -E 's/.*"api_key":"([^"]*)".*/\1/' <<<"$created")
-  PROGRAM_ID=$(sed -E 's/.*"program_id":"([^"]*)".*/\1/' <<<"$created")
-}
 
 # credits_pair RUN LABEL [--idempotency]: max rate, batch mean, limit, ratio, half-rate latency.
 credits_pair() {
@@ -224,9 +174,4 @@ if [ "$BIG_MEMBERS" -gt 0 ]; then
   stop_server
 fi
 
-echo "## summary (median over runs)"
-awk '{split($2, r, "="); name=$3; v[name]=v[name] " " $4; n[name]++}
-  END {for (k in v) {m=split(substr(v[k], 2), a, " ");
-    for (i=1;i<=m;i++) for (j=i+1;j<=m;j++) if (a[j]+0 < a[i]+0) {t=a[i]; a[i]=a[j]; a[j]=t}
-    med = (m % 2) ? a[(m+1)/2] : (a[m/2] + a[m/2+1]) / 2;
-    printf "%-36s median %-12s runs:%s\n", k, med, v[k]}}' "$FIGURES" | sort
+print_summary

@@ -3,26 +3,34 @@
 //
 //   storage_limit --batch 37.5 [--members 10000] [--duration-s 10] [--points 10]
 //                 [--reads engine|minimal] [--idempotency] [--dir DIR]
+//                 [--credits N] [--wal-pages]
 //   storage_limit --fsync-only [--duration-s 3] [--dir DIR]
 //
 // A bare loop writes the rows a credit writes (posting, entries, lot, balance)
 // straight through store::StoreSession::apply_plan, with the same reads the
 // engine makes for a credit, in transactions of the given mean batch size (a
 // fractional mean alternates between the two neighbouring sizes), to a fresh
-// SQLite file opened exactly as loyaltyd opens it (WAL, synchronous=FULL): so
-// every commit is durable. No HTTP, no queue, no threads, no savepoints: what
+// SQLite file opened exactly as loyaltyd opens it (WAL, synchronous=FULL, the
+// WAL copied into the database by a store::WalCheckpointer thread): so every
+// commit is durable. No HTTP, no queue, no savepoints: what
 // remains is the store's own cost, the limit the engine is compared against.
 //
 //   --reads engine   the statements the engine runs per credit: program, member,
 //                    balance (catch-up check), balance + open lots, then the writes
 //   --reads minimal  only the balance and open lots the plan needs, then the writes
 //   --idempotency    also writes an idempotency row per credit (as with a key)
+//   --credits N      stop after N credits instead of after --duration-s
+//   --wal-pages      load-independent write volume: a reader pinned before the
+//                    loop keeps every WAL frame the loop writes (no checkpoint can
+//                    copy or reset them); afterwards the frames are counted per
+//                    table and index (dbstat) and printed per credit
 //
 // Then a bare fsync probe in the same directory: append 4 KiB + fdatasync, in a
 // loop; one commit per request could not go faster than this.
 //
 // Prints RESULT lines: {"bench":"storage_limit",...} and {"bench":"fsync",...}.
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,12 +39,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "common/time.h"
 #include "domain/ledger.h"
 #include "store/store.h"
+#include "store/wal_checkpointer.h"
 
 namespace {
 
@@ -51,6 +62,8 @@ struct Options {
   std::string reads = "engine";
   bool idempotency = false;
   bool fsync_only = false;
+  int64_t credits = 0;  // 0: run for duration_s
+  bool wal_pages = false;
   std::string dir;
 };
 
@@ -93,11 +106,16 @@ Options parse(int argc, char** argv) {
       o.fsync_only = true;
     else if (a == "--dir")
       o.dir = value();
+    else if (a == "--credits")
+      o.credits = std::stoll(value());
+    else if (a == "--wal-pages")
+      o.wal_pages = true;
     else
       die("unknown option " + a);
   }
   if (o.batch < 1 || o.batch > 100'000) die("--batch must be 1..100000");
   if (o.members < 1) die("--members must be positive");
+  if (o.credits < 0) die("--credits must not be negative");
   if (o.reads != "engine" && o.reads != "minimal") die("--reads is engine or minimal");
   return o;
 }
@@ -109,6 +127,64 @@ std::string make_temp_dir(const std::string& parent) {
   if (::mkdtemp(pattern.data()) == nullptr) die("mkdtemp in " + base);
   return pattern;
 }
+
+// --wal-pages: a read transaction on its own connection, opened before the loop,
+// pins the WAL: no checkpoint copies or resets the frames written after it.
+class WalPin {
+ public:
+  explicit WalPin(const std::string& db_path) : wal_path_(db_path + "-wal") {
+    if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      die("open pin connection");
+    }
+    exec("BEGIN");
+    exec("SELECT count(*) FROM sqlite_schema");
+    start_bytes_ = static_cast<int64_t>(std::filesystem::file_size(wal_path_));
+  }
+  ~WalPin() { sqlite3_close_v2(db_); }
+
+  // Frames written since the pin, per table or index (pages owned at the end).
+  std::map<std::string, int64_t> frames_by_btree() {
+    exec("COMMIT");
+    std::map<int64_t, std::string> owner;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT name, pageno FROM dbstat", -1, &st, nullptr) != SQLITE_OK) {
+      die(std::string("dbstat: ") + sqlite3_errmsg(db_));
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      owner[sqlite3_column_int64(st, 1)] =
+          reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    std::ifstream wal(wal_path_, std::ios::binary);
+    std::vector<unsigned char> header(32);
+    wal.read(reinterpret_cast<char*>(header.data()), 32);
+    auto be32 = [](const unsigned char* b) {
+      return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+    };
+    const int64_t frame_bytes = 24 + int64_t{be32(header.data() + 8)};
+    // Frames are whole: start where the pin found the end of the WAL.
+    int64_t offset = start_bytes_ < 32 ? 32 : start_bytes_;
+    std::map<std::string, int64_t> out;
+    std::vector<unsigned char> frame_header(24);
+    for (;; offset += frame_bytes) {
+      wal.seekg(offset);
+      if (!wal.read(reinterpret_cast<char*>(frame_header.data()), 24)) break;
+      auto it = owner.find(be32(frame_header.data()));
+      ++out[it == owner.end() ? std::string("(page 1 / free)") : it->second];
+    }
+    return out;
+  }
+
+ private:
+  void exec(const char* sql) {
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      die(std::string(sql) + ": " + sqlite3_errmsg(db_));
+    }
+  }
+  sqlite3* db_ = nullptr;
+  std::string wal_path_;
+  int64_t start_bytes_ = 0;
+};
 
 // Appends (the file grows: a WAL before its first checkpoint) or overwrites a
 // preallocated 1 MiB file in a ring (a WAL being reused after a checkpoint).
@@ -164,6 +240,9 @@ int main(int argc, char** argv) {
   std::string url = "sqlite:" + dir + "/limit.db";
   auto session = check(store::open_session(url), "open");
   check(session->migrate(), "migrate");
+  // Checkpoints as loyaltyd makes them: off the writer, on a thread of their own.
+  auto checkpointer =
+      check(store::WalCheckpointer::start(url, session->connection()), "checkpointer");
 
   SystemClock clock;
   Program program;
@@ -186,18 +265,21 @@ int main(int argc, char** argv) {
   }
   check(session->commit(), "commit members");
 
+  std::unique_ptr<WalPin> pin;
+  if (o.wal_pages) pin = std::make_unique<WalPin>(dir + "/limit.db");
   const bool engine_reads = o.reads == "engine";
   int64_t credits = 0;
   int64_t batches = 0;
   auto start = SteadyClock::now();
   auto end = start + std::chrono::duration_cast<SteadyClock::duration>(
                          std::chrono::duration<double>(o.duration_s));
-  while (SteadyClock::now() < end) {
+  while (o.credits > 0 ? credits < o.credits : SteadyClock::now() < end) {
     // Batch k holds floor((k+1)*mean) - floor(k*mean) credits: the mean is exact.
     auto size =
         static_cast<int64_t>(std::floor((batches + 1) * o.batch) - std::floor(batches * o.batch));
     Instant now = clock.now();
     check(session->begin_write(), "begin");
+    if (o.credits > 0) size = std::min(size, o.credits - credits);
     for (int64_t i = 0; i < size; ++i, ++credits) {
       const Member& member = members[static_cast<size_t>(
           (static_cast<uint64_t>(credits) * 2654435761u) % members.size())];
@@ -245,6 +327,21 @@ int main(int argc, char** argv) {
       "\"commits_per_s\":%.1f,\"reads\":\"%s\",\"idempotency\":%s,\"members\":%lld}\n",
       rate, o.batch, static_cast<double>(batches) / seconds, o.reads.c_str(),
       o.idempotency ? "true" : "false", static_cast<long long>(o.members));
+  if (pin) {
+    int64_t total = 0;
+    for (const auto& [name, frames] : pin->frames_by_btree()) {
+      total += frames;
+      std::printf("wal frames per credit: %-24s %7.2f\n", name.c_str(),
+                  static_cast<double>(frames) / static_cast<double>(credits));
+    }
+    std::printf("wal frames per credit: %-24s %7.2f (%.1f per commit)\n", "total",
+                static_cast<double>(total) / static_cast<double>(credits),
+                static_cast<double>(total) / static_cast<double>(batches));
+    std::printf("RESULT {\"bench\":\"wal_pages\",\"frames_per_credit\":%.3f,\"batch\":%.3f}\n",
+                static_cast<double>(total) / static_cast<double>(credits), o.batch);
+    pin.reset();
+  }
+  checkpointer.reset();
   session.reset();
   std::filesystem::remove_all(dir);
   return 0;

@@ -85,6 +85,8 @@ void write_member(JsonWriter& w, const Member& m, const Balance* balance, const 
   field_optional_bool(w, "push", m.consent.push);
   w.end_object();
   w.field("status", to_string(m.status))
+      .field("orders_count", m.orders_count)
+      .field("total_spent_minor", m.total_spent_minor)
       .field("created_at", format_rfc3339(m.created_at))
       .field("updated_at", format_rfc3339(m.updated_at));
   if (balance != nullptr && program != nullptr) {

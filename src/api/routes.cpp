@@ -43,6 +43,10 @@ http::Router build_router() {
       // Custom events (docs/earning.md).
       {"POST", "/v1/events", kKey, "ledger:write", record_event},
       {"GET", "/v1/members/{id}/events", kKey, "ledger:read", list_member_events},
+      // Tiers (docs/tiers.md).
+      {"GET", "/v1/members/{id}/tier", kKey, "members:read", get_member_tier},
+      {"PUT", "/v1/members/{id}/tier", kKey, "members:write", put_member_tier},
+      {"GET", "/v1/members/{id}/tier/history", kKey, "members:read", list_member_tier_history},
       // Outbox (until delivery lands: docs/events.md).
       {"GET", "/v1/outbox", kKey, "program:read", list_outbox_events},
       // Orders and order tracking (docs/orders.md).

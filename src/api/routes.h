@@ -42,6 +42,10 @@ void get_member_balance(http::RequestContext& ctx, const http::Responder& respon
 
 void record_event(http::RequestContext& ctx, const http::Responder& respond);
 void list_member_events(http::RequestContext& ctx, const http::Responder& respond);
+// Tiers (api/tiers.cpp).
+void get_member_tier(http::RequestContext& ctx, const http::Responder& respond);
+void put_member_tier(http::RequestContext& ctx, const http::Responder& respond);
+void list_member_tier_history(http::RequestContext& ctx, const http::Responder& respond);
 
 void list_outbox_events(http::RequestContext& ctx, const http::Responder& respond);
 

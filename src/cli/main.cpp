@@ -6,6 +6,8 @@
 //   loyaltyd migrate --db URL
 //   loyaltyd jobs run --db URL [--job vesting|expiry|birthdays|anniversaries|all]
 //   loyaltyd config validate FILE [--currency USD] [--timezone UTC]
+//   loyaltyd import orders FILE --db URL --program ID [--format csv|ndjson|cdnow]
+//            [--create-members] [--skip-invalid] [--quiet] [--as-of T] [--batch-size N]
 //
 // Errors print one line to stderr and exit non-zero.
 #include <CLI/CLI.hpp>
@@ -14,6 +16,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/import_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"loyaltyd: a self-hosted loyalty and rewards engine"};
@@ -72,6 +75,28 @@ int main(int argc, char** argv) {
       ->add_option("--timezone", config_validate.timezone, "The program's IANA time zone")
       ->default_val("UTC");
 
+  loyalty::cli::ImportOrdersOptions import_orders;
+  auto* import_cmd = app.add_subcommand("import", "Bulk import (docs/import.md)");
+  import_cmd->require_subcommand(1);
+  auto* import_orders_cmd =
+      import_cmd->add_subcommand("orders", "Import an order history: CSV, NDJSON or the CDNOW log");
+  import_orders_cmd->add_option("FILE", import_orders.file, "The file")->required();
+  import_orders_cmd->add_option("--db", import_orders.db_url, "sqlite:PATH or postgresql://...")
+      ->required();
+  import_orders_cmd->add_option("--program", import_orders.program, "Program id (prg_...)")
+      ->required();
+  import_orders_cmd->add_option("--format", import_orders.format,
+                                "csv, ndjson or cdnow (default: by the file's extension)");
+  import_orders_cmd->add_flag("--create-members", import_orders.create_members,
+                              "Enroll customers who are not members (else: guest orders)");
+  import_orders_cmd->add_flag("--skip-invalid", import_orders.skip_invalid,
+                              "Report bad lines and go on (default: stop at the first)");
+  import_orders_cmd->add_flag("--quiet", import_orders.quiet, "No progress output");
+  import_orders_cmd->add_option("--as-of", import_orders.as_of,
+                                "The import's now, RFC 3339 (default: the current time)");
+  import_orders_cmd->add_option("--batch-size", import_orders.batch_size, "Orders per transaction")
+      ->default_val(5000);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -90,5 +115,6 @@ int main(int argc, char** argv) {
   if (migrate_cmd->parsed()) return loyalty::cli::run_migrate(db_url);
   if (config_validate_cmd->parsed()) return loyalty::cli::run_config_validate(config_validate);
   if (jobs_run->parsed()) return loyalty::cli::run_jobs(db_url, job);
+  if (import_orders_cmd->parsed()) return loyalty::cli::run_import_orders(import_orders);
   return 2;
 }

@@ -48,6 +48,8 @@ const char* error_code_name(ErrorCode code) {
       return "refund_exceeds_paid";
     case ErrorCode::kUnknownEventType:
       return "unknown_event_type";
+    case ErrorCode::kUnknownTier:
+      return "unknown_tier";
     case ErrorCode::kUnavailable:
       return "unavailable";
     case ErrorCode::kRetryable:

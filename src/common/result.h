@@ -38,6 +38,7 @@ enum class ErrorCode {
   kInvalidOrderTransition,  // an order status going backwards, or from a final state
   kRefundExceedsPaid,       // a refund above what was paid (and not yet refunded)
   kUnknownEventType,        // a custom event with no earn rule for its type
+  kUnknownTier,             // a tier id the program's configuration does not define
   // Infrastructure.
   kUnavailable,  // draining, queue full, store busy: retry later
   kRetryable,    // serialization failure / deadlock: the batch is retried

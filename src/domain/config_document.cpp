@@ -20,6 +20,7 @@
 #include "common/json_writer.h"
 #include "domain/earning.h"
 #include "domain/rules/rules.h"
+#include "domain/tiers.h"
 
 namespace loyalty {
 namespace {
@@ -44,6 +45,12 @@ const KeyList kRuleKeys = {
     "global_cap", "pending_days"};
 const KeyList kMemberCapKeys = {"period", "max_awards", "max_points", "distinct_by"};
 const KeyList kGlobalCapKeys = {"period", "max_awards", "max_points"};
+const KeyList kTierKeys = {"metric",        "expression", "window",
+                           "window_months", "downgrade",  "levels"};
+const KeyList kTierDowngradeKeys = {"grace_periods", "on_refund"};
+const KeyList kTierLevelKeys = {"id", "name", "threshold", "downgrade_to", "benefits"};
+const KeyList kTierBenefitKeys = {"earn_multiplier",       "free_shipping", "early_access_hours",
+                                  "birthday_bonus_points", "perks",         "rewards"};
 
 // Bounds of the integer settings.
 constexpr int kMaxReturnWindowDays = 365;
@@ -66,6 +73,11 @@ constexpr EarnTrigger kTriggers[] = {EarnTrigger::kOrder, EarnTrigger::kSignup, 
                                      EarnTrigger::kBirthday, EarnTrigger::kAnniversary};
 constexpr EarnKind kKinds[] = {EarnKind::kSpend, EarnKind::kMultiplier, EarnKind::kFixed,
                                EarnKind::kFormula};
+constexpr TierMetric kTierMetrics[] = {TierMetric::kSpend, TierMetric::kPoints, TierMetric::kOrders,
+                                       TierMetric::kExpression};
+constexpr TierWindowKind kTierWindows[] = {
+    TierWindowKind::kCalendarYear, TierWindowKind::kRollingMonths, TierWindowKind::kLifetime};
+constexpr int64_t kMaxTierThreshold = 1'000'000'000'000;
 constexpr CapPeriod kCapPeriods[] = {CapPeriod::kDay, CapPeriod::kWeek, CapPeriod::kMonth,
                                      CapPeriod::kYear, CapPeriod::kLifetime};
 
@@ -454,6 +466,11 @@ class DocumentParser {
                                      std::map<std::string, std::string>& ids);
   std::optional<EarnCap> parse_cap(const Fields& rule, std::string_view key, bool member,
                                    const rules::Environment& env);
+  void parse_tiers(const YAML::Node& node, const YAML::Node& key, TierConfig& out);
+  std::optional<TierLevel> parse_tier_level(const YAML::Node& node, const std::string& path,
+                                            TierMetric metric);
+  std::vector<std::string> read_id_list(const Fields& f, std::string_view key, size_t max,
+                                        const char* what);
   std::string parse_slot(const YAML::Node& node, const YAML::Node& key, std::string_view name,
                          bool list);
   bool write_json(JsonWriter& w, const YAML::Node& node, const std::string& path, size_t depth);
@@ -1060,6 +1077,211 @@ std::optional<EarnCap> DocumentParser::parse_cap(const Fields& rule, std::string
   return cap;
 }
 
+std::vector<std::string> DocumentParser::read_id_list(const Fields& f, std::string_view key,
+                                                      size_t max, const char* what) {
+  std::vector<std::string> out;
+  auto v = f.value(key);
+  if (!v) return out;
+  const std::string path = child_path(f.path, key);
+  YAML::Node k = f.key_node(key);
+  if (!v->IsSequence()) {
+    error(path, *v, std::string("expected a list of ") + what + ", got " + describe(*v), &k);
+    return out;
+  }
+  if (v->size() > max) {
+    error(path, *v,
+          "at most " + std::to_string(max) + " " + what + ", got " + std::to_string(v->size()));
+    return out;
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < v->size(); ++i) {
+    if (!count_node()) return out;
+    YAML::Node item = (*v)[i];
+    auto id = read_string(item, index_path(path, i), &k);
+    if (!id) continue;
+    if (!valid_rule_id(*id)) {
+      error(index_path(path, i), item,
+            "expected an id of lower-case letters, digits, '_' and '-', 1 to " +
+                std::to_string(kMaxRuleIdLength) + " characters, got " + quoted(*id));
+    } else if (!seen.insert(*id).second) {
+      error(index_path(path, i), item, quoted(*id) + " is listed twice");
+    } else {
+      out.push_back(*id);
+    }
+  }
+  return out;
+}
+
+std::optional<TierLevel> DocumentParser::parse_tier_level(const YAML::Node& node,
+                                                          const std::string& path,
+                                                          TierMetric metric) {
+  const size_t errors_before = errors_.size();
+  auto f = read_map(node, path, kTierLevelKeys);
+  if (!f) return std::nullopt;
+  TierLevel level;
+  auto here = [&](std::string_view key) { return child_path(path, key); };
+  if (!f->has("id")) {
+    report_missing(*f, "id", "a tier id of [a-z0-9_-], 1 to 64 characters");
+  } else if (auto id = read_string(*f, "id")) {
+    if (!valid_rule_id(*id)) {
+      error(here("id"), *f->value("id"),
+            "expected a tier id of lower-case letters, digits, '_' and '-', 1 to " +
+                std::to_string(kMaxRuleIdLength) + " characters, got " + quoted(*id));
+    }
+    level.id = *id;
+  }
+  if (!f->has("name")) {
+    report_missing(*f, "name", "the tier's name, shown to members");
+  } else if (auto name = read_string(*f, "name")) {
+    if (name->empty() || name->size() > kMaxConfigNameLength) {
+      error(here("name"), *f->value("name"),
+            "expected a name of 1 to " + std::to_string(kMaxConfigNameLength) + " characters");
+    }
+    level.name = *name;
+  }
+  if (!f->has("threshold")) {
+    report_missing(*f, "threshold",
+                   metric == TierMetric::kSpend ? "the spend that qualifies, like \"500.00\""
+                                                : "the metric value that qualifies");
+  } else if (metric == TierMetric::kSpend) {
+    level.threshold = read_money(*f, "threshold").value_or(-1);
+  } else {
+    level.threshold = read_int(*f, "threshold", 0, kMaxTierThreshold).value_or(-1);
+  }
+  if (auto to = read_string(*f, "downgrade_to")) level.downgrade_to = *to;
+  if (auto b = f->value("benefits")) {
+    YAML::Node k = f->key_node("benefits");
+    if (auto bf = read_map(*b, here("benefits"), kTierBenefitKeys, &k)) {
+      TierBenefits& out = level.benefits;
+      if (bf->has("earn_multiplier")) {
+        out.earn_multiplier = read_decimal(*bf, "earn_multiplier").value_or(out.earn_multiplier);
+      }
+      out.free_shipping = read_bool(*bf, "free_shipping").value_or(false);
+      out.early_access_hours = static_cast<int>(
+          read_int(*bf, "early_access_hours", 0, kMaxEarlyAccessHours).value_or(0));
+      out.birthday_bonus_points =
+          read_int(*bf, "birthday_bonus_points", 0, kMaxRulePoints).value_or(0);
+      out.perks = read_id_list(*bf, "perks", kMaxTierPerks, "perk names");
+      out.reward_ids = read_id_list(*bf, "rewards", kMaxTierPerks, "reward ids");
+    }
+  }
+  if (errors_.size() != errors_before) return std::nullopt;
+  return level;
+}
+
+void DocumentParser::parse_tiers(const YAML::Node& node, const YAML::Node& key, TierConfig& out) {
+  auto f = read_map(node, "tiers", kTierKeys, &key);
+  if (!f) return;
+  out.metric = read_enum(*f, "metric", kTierMetrics).value_or(out.metric);
+  if (out.metric == TierMetric::kExpression) {
+    if (!f->has("expression")) {
+      report_missing(*f, "expression",
+                     "an int expression over member.total_spent, member.lifetime_earned and "
+                     "member.orders_count (metric: expression needs it)");
+    }
+    out.expression =
+        read_expression(*f, "expression", tier_expression_environment(ctx_.currency_exponent),
+                        rules::Type::kInt, "a tier metric (an int expression)")
+            .value_or("");
+  } else if (f->has("expression")) {
+    error("tiers.expression", f->key_node("expression"),
+          std::string("expression applies only to metric: expression; this program has metric: ") +
+              to_string(out.metric));
+  }
+  out.window.kind = read_enum(*f, "window", kTierWindows).value_or(out.window.kind);
+  if (out.window.kind == TierWindowKind::kRollingMonths) {
+    out.window.months = static_cast<int>(
+        read_int(*f, "window_months", 1, kMaxTierRollingMonths).value_or(out.window.months));
+  } else if (f->has("window_months")) {
+    error("tiers.window_months", f->key_node("window_months"),
+          std::string("window_months applies only to window: rolling_months, not to window: ") +
+              to_string(out.window.kind));
+  }
+  if (auto d = f->value("downgrade")) {
+    YAML::Node k = f->key_node("downgrade");
+    if (auto df = read_map(*d, "tiers.downgrade", kTierDowngradeKeys, &k)) {
+      out.downgrade.grace_periods =
+          static_cast<int>(read_int(*df, "grace_periods", 0, kMaxTierGracePeriods).value_or(0));
+      out.downgrade.on_refund = read_bool(*df, "on_refund").value_or(false);
+    }
+  }
+  auto levels = f->value("levels");
+  if (!levels) return;
+  YAML::Node lk = f->key_node("levels");
+  if (!levels->IsSequence()) {
+    error("tiers.levels", *levels, "expected a list of tiers, got " + describe(*levels), &lk);
+    return;
+  }
+  if (levels->size() > kMaxTierLevels) {
+    error("tiers.levels", *levels,
+          "at most " + std::to_string(kMaxTierLevels) + " tiers, got " +
+              std::to_string(levels->size()));
+    return;
+  }
+  // Each tier is checked alone, then against the others (ids, names,
+  // thresholds, downgrade targets), each error at the offending value.
+  std::vector<std::pair<size_t, TierLevel>> parsed;
+  for (size_t i = 0; i < levels->size(); ++i) {
+    if (!count_node()) return;
+    if (auto level = parse_tier_level((*levels)[i], index_path("tiers.levels", i), out.metric)) {
+      parsed.emplace_back(i, std::move(*level));
+    }
+  }
+  if (parsed.size() != levels->size()) return;
+  std::map<std::string, size_t> ids, names;
+  bool ok = true;
+  for (const auto& [i, level] : parsed) {
+    const YAML::Node n = (*levels)[i];
+    const std::string path = index_path("tiers.levels", i);
+    if (auto [it, inserted] = ids.emplace(level.id, i); !inserted) {
+      error(path + ".id", n["id"],
+            "duplicate tier id " + quoted(level.id) + " (already used by tiers.levels[" +
+                std::to_string(it->second) + "])");
+      ok = false;
+    }
+    if (auto [it, inserted] = names.emplace(level.name, i); !inserted) {
+      error(path + ".name", n["name"],
+            "duplicate tier name " + quoted(level.name) + " (already used by tiers.levels[" +
+                std::to_string(it->second) + "])");
+      ok = false;
+    }
+    if (i > 0) {
+      const TierLevel& below = parsed[i - 1].second;
+      if (level.threshold == below.threshold) {
+        error(path + ".threshold", n["threshold"],
+              "threshold overlaps tier " + quoted(below.id) +
+                  ": both qualify at the same value; thresholds must rise strictly with the "
+                  "tiers (lowest tier first)");
+        ok = false;
+      } else if (level.threshold < below.threshold) {
+        error(path + ".threshold", n["threshold"],
+              "threshold is lower than that of tier " + quoted(below.id) +
+                  ", the tier before it; thresholds must rise strictly with the tiers (lowest "
+                  "tier first)");
+        ok = false;
+      }
+    }
+  }
+  for (const auto& [i, level] : parsed) {
+    if (level.downgrade_to.empty()) continue;
+    const YAML::Node n = (*levels)[i];
+    const std::string path = index_path("tiers.levels", i) + ".downgrade_to";
+    auto it = ids.find(level.downgrade_to);
+    if (it == ids.end()) {
+      error(path, n["downgrade_to"],
+            "downgrade target " + quoted(level.downgrade_to) + " is not a tier of this program");
+      ok = false;
+    } else if (it->second >= i) {
+      error(path, n["downgrade_to"],
+            "downgrade target " + quoted(level.downgrade_to) + " must be a lower tier than " +
+                quoted(level.id));
+      ok = false;
+    }
+  }
+  if (!ok) return;
+  for (auto& [i, level] : parsed) out.levels.push_back(std::move(level));
+}
+
 // The opaque slots of later issues: converted to canonical JSON (keys sorted)
 // after checking their outer type.
 std::string DocumentParser::parse_slot(const YAML::Node& node, const YAML::Node& key,
@@ -1230,16 +1452,16 @@ ConfigParseResult DocumentParser::run() {
       if (auto v = f->value("earn_rules")) {
         parse_rules(*v, f->key_node("earn_rules"), config.earn_rules);
       }
+      if (auto v = f->value("tiers")) parse_tiers(*v, f->key_node("tiers"), config.tiers);
       struct Slot {
         std::string_view name;
         bool list;
         std::string* out;
       };
-      for (const Slot& slot :
-           {Slot{"tiers", true, &config.tiers_json}, Slot{"rewards", true, &config.rewards_json},
-            Slot{"campaigns", true, &config.campaigns_json},
-            Slot{"challenges", true, &config.challenges_json},
-            Slot{"referrals", false, &config.referrals_json}}) {
+      for (const Slot& slot : {Slot{"rewards", true, &config.rewards_json},
+                               Slot{"campaigns", true, &config.campaigns_json},
+                               Slot{"challenges", true, &config.challenges_json},
+                               Slot{"referrals", false, &config.referrals_json}}) {
         if (auto v = f->value(slot.name)) {
           *slot.out = parse_slot(*v, f->key_node(slot.name), slot.name, slot.list);
         }
@@ -1326,6 +1548,40 @@ void write_rule(JsonWriter& w, const EarnRule& r, const ConfigContext& ctx) {
   w.end_object();
 }
 
+void write_tiers(JsonWriter& w, const TierConfig& t, const ConfigContext& ctx) {
+  w.key("tiers").begin_object().field("metric", to_string(t.metric));
+  if (t.metric == TierMetric::kExpression) w.field("expression", t.expression);
+  w.field("window", to_string(t.window.kind));
+  if (t.window.kind == TierWindowKind::kRollingMonths) w.field("window_months", t.window.months);
+  w.key("downgrade")
+      .begin_object()
+      .field("grace_periods", t.downgrade.grace_periods)
+      .field("on_refund", t.downgrade.on_refund)
+      .end_object();
+  w.key("levels").begin_array();
+  for (const TierLevel& l : t.levels) {
+    w.begin_object().field("id", l.id).field("name", l.name);
+    if (t.metric == TierMetric::kSpend) {
+      w.field("threshold", format_money(l.threshold, ctx.currency_exponent));
+    } else {
+      w.field("threshold", l.threshold);
+    }
+    if (!l.downgrade_to.empty()) w.field("downgrade_to", l.downgrade_to);
+    const TierBenefits& b = l.benefits;
+    w.key("benefits").begin_object();
+    w.key("earn_multiplier").raw(format_decimal(b.earn_multiplier));
+    w.field("free_shipping", b.free_shipping)
+        .field("early_access_hours", b.early_access_hours)
+        .field("birthday_bonus_points", b.birthday_bonus_points);
+    w.key("perks").begin_array();
+    for (const std::string& p : b.perks) w.value(p);
+    w.end_array().key("rewards").begin_array();
+    for (const std::string& r : b.reward_ids) w.value(r);
+    w.end_array().end_object().end_object();
+  }
+  w.end_array().end_object();
+}
+
 }  // namespace
 
 const char* to_string(ConfigFormat format) {
@@ -1387,8 +1643,8 @@ std::string config_to_json(const ProgramConfig& c, const ConfigContext& ctx) {
   w.key("earn_rules").begin_array();
   for (const EarnRule& r : c.earn_rules) write_rule(w, r, ctx);
   w.end_array();
-  w.field_raw("tiers", c.tiers_json)
-      .field_raw("rewards", c.rewards_json)
+  write_tiers(w, c.tiers, ctx);
+  w.field_raw("rewards", c.rewards_json)
       .field_raw("campaigns", c.campaigns_json)
       .field_raw("challenges", c.challenges_json)
       .field_raw("referrals", c.referrals_json);
@@ -1456,6 +1712,10 @@ std::span<const ConfigObjectKeys> config_document_keys() {
       {"earn_rules[]", kRuleKeys},
       {"earn_rules[].member_cap", kMemberCapKeys},
       {"earn_rules[].global_cap", kGlobalCapKeys},
+      {"tiers", kTierKeys},
+      {"tiers.downgrade", kTierDowngradeKeys},
+      {"tiers.levels[]", kTierLevelKeys},
+      {"tiers.levels[].benefits", kTierBenefitKeys},
   };
   return kKeys;
 }

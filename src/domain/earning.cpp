@@ -406,6 +406,7 @@ Result<std::shared_ptr<const CompiledConfig>> compile_config(const ProgramConfig
   }
   out->config_ = config;
   out->currency_exponent_ = currency_exponent;
+  LOYALTY_ASSIGN_OR_RETURN(out->tiers_, compile_tiers(out->config_.tiers, currency_exponent));
   const auto& rules = out->config_.earn_rules;
   std::vector<CompiledRule> compiled;
   compiled.reserve(rules.size());
@@ -621,6 +622,10 @@ struct Evaluation {
   bool any_awarded = false;
   bool exclusive_awarded = false;
   int64_t max_total = 0;  // 0 = no limit
+  // The member's tier's earn multiplier (1 without a tier).
+  Decimal tier_multiplier = ctx.member != nullptr
+                                ? tier_earn_multiplier(config.config().tiers, ctx.member->tier)
+                                : Decimal::from_int(1);
 
   void skip(const CompiledRule& r, SkipReason reason,
             rules::EvalError error = rules::EvalError::kNone) {
@@ -658,9 +663,15 @@ struct Evaluation {
   // Applies caps and the order limit to `points` (> 0), then records the award
   // whose item shares are item_points[first_item, end). False = skipped (and the
   // item shares are dropped).
-  bool finish_award(const CompiledRule& r, int64_t points, uint32_t first_item) {
+  bool finish_award(const CompiledRule& r, int64_t rule_points, uint32_t first_item) {
     const EarnRule& rule = config.rule(r);
     auto drop_items = [&] { out->item_points.resize(first_item); };
+    // The item shares sum to rule_points; the tier multiplier scales the award.
+    const int64_t points = tier_multiplier == Decimal::from_int(1) || rule_points <= 0
+                               ? rule_points
+                               : clamp_points(rounded_quotient<__int128>(
+                                     static_cast<__int128>(rule_points) * tier_multiplier.micros,
+                                     kMicros, config.config().earning.rounding));
     if (points <= 0) {
       drop_items();
       return skip(r, SkipReason::kZeroPoints), false;
@@ -711,8 +722,8 @@ struct Evaluation {
       allowed = std::min(allowed, max_total - out->total_points);
     }
     const auto item_count = static_cast<uint32_t>(out->item_points.size() - first_item);
-    if (allowed < points && item_count > 0) {
-      // Scale the item shares down to `allowed`, in proportion, exactly. The
+    if (allowed != rule_points && item_count > 0) {
+      // Scale the item shares to `allowed`, in proportion, exactly. The
       // shares are the weights; scratch_base_points (one slot per order item)
       // gets the weights and the new parts appended, and is restored after.
       auto& tmp = out->scratch_base_points;
@@ -988,7 +999,13 @@ void evaluate_order(const CompiledConfig& config, const rules::Context& ctx, Cap
   out->scratch_multiplier_micros.assign(n, kMicros);
   out->eligible_spend_minor =
       eligible_spend(config.config().earning.eligible_spend, *ctx.order, out->item_eligible_minor);
-  Evaluation ev{config, ctx, usage, now, out, PeriodCache(config.time_zone(), now)};
+  // Expressions read order.eligible_spend as the policy computed it (a copy of
+  // the views on the stack: no allocation).
+  rules::OrderView order = *ctx.order;
+  order.eligible_spend_minor = out->eligible_spend_minor;
+  rules::Context with_spend = ctx;
+  with_spend.order = &order;
+  Evaluation ev{config, with_spend, usage, now, out, PeriodCache(config.time_zone(), now)};
   ev.max_total = config.config().earning.max_points_per_order;
   for (const CompiledRule& r : config.rules_for(EarnTrigger::kOrder)) ev.order_rule(r);
   LOYALTY_ASSERT(ev.max_total == 0 || out->total_points <= ev.max_total);

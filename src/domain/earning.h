@@ -20,6 +20,9 @@
 //   - a multiplier multiplies the points that earlier spend rules gave the items
 //     matching its item_filter; when several multipliers match an item the
 //     largest applies (a later, larger multiplier awards the difference);
+//   - the member's tier multiplies every award (ctx.member->tier's
+//     benefits.earn_multiplier, rounded per the policy, docs/tiers.md) before
+//     its caps;
 //   - caps, then max_points_per_order, can reduce an award (Award::capped) or
 //     stop it (kMemberCapReached, kGlobalCapReached, kOrderLimitReached).
 // docs/earning.md has worked examples of every rule kind.
@@ -38,6 +41,7 @@
 #include "domain/program_config.h"
 #include "domain/rules/context.h"
 #include "domain/rules/rules.h"
+#include "domain/tiers.h"
 
 namespace date {
 class time_zone;
@@ -70,6 +74,8 @@ class CompiledConfig {
   const EarnRule& rule(const CompiledRule& r) const { return config_.earn_rules[r.document_index]; }
   // Whether any event rule names this event type (otherwise kUnknownEventType).
   bool has_event_type(std::string_view type) const;
+  // The tier configuration with its metric expression compiled (domain/tiers.h).
+  const CompiledTiers& tiers() const { return tiers_; }
 
  private:
   friend Result<std::shared_ptr<const CompiledConfig>> compile_config(const ProgramConfig&, int,
@@ -78,6 +84,7 @@ class CompiledConfig {
   ProgramConfig config_;
   int currency_exponent_ = 2;
   const date::time_zone* time_zone_ = nullptr;
+  CompiledTiers tiers_;
   std::vector<CompiledRule> rules_;  // grouped by trigger, each group in evaluation order
   std::array<std::pair<size_t, size_t>, 5> trigger_ranges_{};  // [begin, end) per EarnTrigger
 };

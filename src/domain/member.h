@@ -36,6 +36,11 @@ struct Member {
   MemberStatus status = MemberStatus::kActive;
   Instant created_at;
   Instant updated_at;
+  // Order statistics (member_order_stats in domain/order.h, summed over the
+  // member's orders): kept by the store as orders change, never written by
+  // insert_member/update_member.
+  int64_t orders_count = 0;
+  int64_t total_spent_minor = 0;  // program currency
 };
 
 inline constexpr size_t kMaxExternalIdLength = 255;

@@ -150,6 +150,15 @@ Result<bool> is_replay(const std::optional<std::string>& recorded, std::string_v
 
 }  // namespace
 
+MemberOrderStats member_order_stats(const Order& order) {
+  if (!order.paid_at || order.status == OrderStatus::kCancelled ||
+      order.status == OrderStatus::kReturned) {
+    return {};
+  }
+  LOYALTY_ASSERT(order.refunded_minor >= 0 && order.refunded_minor <= order.total_minor);
+  return MemberOrderStats{1, order.total_minor - order.refunded_minor};
+}
+
 const char* to_string(OrderStatus s) {
   switch (s) {
     case OrderStatus::kPlaced:

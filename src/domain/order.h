@@ -156,6 +156,21 @@ inline int64_t points_standing(const Order& o) {
   return o.points_earned - o.points_reversed - o.points_written_off;
 }
 
+// What one order adds to its member's order statistics (Member::orders_count,
+// total_spent_minor; the rules' member.orders_count and member.total_spent):
+// an order counts from the moment it is paid until it is cancelled or returned,
+// as one order and what was paid for it net of refunds (total_minor -
+// refunded_minor, in the order's currency, which is the program's). Placed
+// (unpaid), cancelled and returned orders add nothing; a guest order adds to
+// nobody until it is claimed. The engine applies the difference of this before
+// and after each change of an order.
+struct MemberOrderStats {
+  int64_t orders = 0;
+  int64_t spent_minor = 0;
+  friend bool operator==(const MemberOrderStats&, const MemberOrderStats&) = default;
+};
+MemberOrderStats member_order_stats(const Order& order);
+
 // Checks a new order (limits, non-negative amounts) and fills the line numbers,
 // net amounts and totals; kInvalidRequest naming the field, kAmountOutOfRange
 // when a total overflows.

@@ -136,4 +136,30 @@ const char* to_string(CapPeriod p) {
   return "?";
 }
 
+const char* to_string(TierMetric m) {
+  switch (m) {
+    case TierMetric::kSpend:
+      return "spend";
+    case TierMetric::kPoints:
+      return "points";
+    case TierMetric::kOrders:
+      return "orders";
+    case TierMetric::kExpression:
+      return "expression";
+  }
+  return "?";
+}
+
+const char* to_string(TierWindowKind k) {
+  switch (k) {
+    case TierWindowKind::kCalendarYear:
+      return "calendar_year";
+    case TierWindowKind::kRollingMonths:
+      return "rolling_months";
+    case TierWindowKind::kLifetime:
+      return "lifetime";
+  }
+  return "?";
+}
+
 }  // namespace loyalty

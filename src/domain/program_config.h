@@ -10,8 +10,8 @@
 // - Every expression is kept as its source text here; the compiled form lives in
 //   CompiledConfig (domain/earning.h), built once per version.
 // - Times of day and dates are in the program's time zone.
-// - Slots for later capabilities (tiers, rewards, campaigns, challenges,
-//   referrals) are kept as canonical JSON text until their issues give them a
+// - Slots for later capabilities (rewards, campaigns, challenges, referrals) are kept as canonical
+// JSON text until their issues give them a
 //   model; validation only checks their outer shape.
 #pragma once
 
@@ -169,13 +169,91 @@ struct EarnRule {
   friend bool operator==(const EarnRule&, const EarnRule&) = default;
 };
 
+// ---- Tiers (docs/tiers.md) ----
+
+// What a member's tier is qualified on, counted over the TierWindow.
+enum class TierMetric {
+  kSpend,       // "spend": eligible spend of paid orders, minor units (net of refunds)
+  kPoints,      // "points": points earned by orders (net of reversals)
+  kOrders,      // "orders": paid orders (a fully refunded or cancelled one no longer counts)
+  kExpression,  // "expression": an int expression over the three (TierConfig::expression)
+};
+
+enum class TierWindowKind {
+  kCalendarYear,   // "calendar_year": 1 Jan to 31 Dec in the program's time zone
+  kRollingMonths,  // "rolling_months": the current month and the months-1 before it
+  kLifetime,       // "lifetime": everything since enrollment
+};
+
+struct TierWindow {
+  TierWindowKind kind = TierWindowKind::kCalendarYear;
+  int months = 12;  // kRollingMonths: 1..kMaxTierRollingMonths
+  friend bool operator==(const TierWindow&, const TierWindow&) = default;
+};
+
+// What a tier gives. Storefronts read these through GET /v1/members/{id}/tier.
+struct TierBenefits {
+  Decimal earn_multiplier = Decimal::from_int(1);  // > 0; multiplies every earn rule's award
+  bool free_shipping = false;
+  // Early access to sales: enabled with a start-time offset (hours before the
+  // public start); 0 = no early access.
+  int early_access_hours = 0;
+  int64_t birthday_bonus_points = 0;    // 0 = none (a birthday earn rule may read member.tier)
+  std::vector<std::string> perks;       // merchant-defined flags, [a-z0-9_-]
+  std::vector<std::string> reward_ids;  // tier-only rewards (the rewards issue resolves them)
+  friend bool operator==(const TierBenefits&, const TierBenefits&) = default;
+};
+
+struct TierLevel {
+  std::string id;    // unique, [a-z0-9_-]{1,64}; member.tier in rules
+  std::string name;  // unique, shown to members
+  // The metric value that qualifies: minor units for spend, points, orders, or
+  // the expression's value. Strictly increasing along TierConfig::levels; only
+  // the first may be 0 (a base tier every member holds).
+  int64_t threshold = 0;
+  // Where a downgrade from this tier lands at the lowest ("" = wherever the
+  // closed period's metric qualifies). Must name a lower tier.
+  std::string downgrade_to;
+  TierBenefits benefits;
+  friend bool operator==(const TierLevel&, const TierLevel&) = default;
+};
+
+struct TierDowngradePolicy {
+  // Periods a tier is guaranteed after the period it was earned or renewed in:
+  // 1 with a calendar year = kept until the end of next year.
+  int grace_periods = 0;
+  // Refunds and cancellations that drop the metric below the tier's threshold
+  // downgrade at once (true) or only at the period end (false, the default).
+  bool on_refund = false;
+  friend bool operator==(const TierDowngradePolicy&, const TierDowngradePolicy&) = default;
+};
+
+// No levels = the program has no tiers.
+struct TierConfig {
+  TierMetric metric = TierMetric::kSpend;
+  // kExpression: an int expression reading member.total_spent (money),
+  // member.lifetime_earned and member.orders_count, each counted over the window.
+  std::string expression;
+  TierWindow window;
+  TierDowngradePolicy downgrade;
+  std::vector<TierLevel> levels;  // lowest first
+  bool enabled() const { return !levels.empty(); }
+  friend bool operator==(const TierConfig&, const TierConfig&) = default;
+};
+
+inline constexpr size_t kMaxTierLevels = 20;
+inline constexpr int kMaxTierRollingMonths = 36;
+inline constexpr int kMaxTierGracePeriods = 5;
+inline constexpr size_t kMaxTierPerks = 50;
+inline constexpr int kMaxEarlyAccessHours = 24 * 30;
+
 struct ProgramConfig {
   int version = 0;  // assigned by the store: 1, 2, ...
   EarningPolicy earning;
   ExpiryPolicy expiry;
   std::vector<EarnRule> earn_rules;
+  TierConfig tiers;
   // Later issues' slots, canonical JSON ("[]" / "{}" when absent).
-  std::string tiers_json = "[]";
   std::string rewards_json = "[]";
   std::string campaigns_json = "[]";
   std::string challenges_json = "[]";
@@ -195,5 +273,7 @@ const char* to_string(ExpiryMode m);
 const char* to_string(EarnTrigger t);
 const char* to_string(EarnKind k);
 const char* to_string(CapPeriod p);
+const char* to_string(TierMetric m);
+const char* to_string(TierWindowKind k);
 
 }  // namespace loyalty

@@ -1,12 +1,14 @@
 // What each engine command does inside its savepoint: load state, ask the pure
 // domain for a plan, write it.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "common/assert.h"
 #include "domain/expiry.h"
 #include "engine/config_commands.h"
 #include "engine/engine.h"
+#include "engine/import_commands.h"
 #include "engine/job_commands.h"
 #include "engine/order_commands.h"
 #include "engine/outbox.h"
@@ -54,15 +56,21 @@ Result<MemberLedger> load_ledger(StoreSession& s, const Member& member, bool wit
 // Vests and expires the member's due lots before anything else touches the
 // member, so a debit never spends points that have expired and a balance read
 // after a command is current. Returns the number of postings written.
+// `open_lots`, when given, are the member's open lots as read in this
+// transaction (the CatchUp command reads them for all its members at once).
 Result<int> catch_up(StoreSession& s, const Program& program, const Member& member, Instant now,
-                     const Balance& balance) {
+                     const Balance& balance, std::vector<Lot>* open_lots = nullptr) {
   if (!balance.next_due_at || *balance.next_due_at > now) return 0;
   int written = 0;
   // `balance` was just read by the caller: only the lots are missing.
   MemberLedger ml;
   ml.member = member;
   ml.balance = balance;
-  LOYALTY_ASSIGN_OR_RETURN(ml.open_lots, s.open_lots(member.program_id, member.id));
+  if (open_lots != nullptr) {
+    ml.open_lots = std::move(*open_lots);
+  } else {
+    LOYALTY_ASSIGN_OR_RETURN(ml.open_lots, s.open_lots(member.program_id, member.id));
+  }
   if (auto plan = plan_vesting(program, ml, now)) {
     LOYALTY_RETURN_IF_ERROR(s.apply_plan(*plan));
     LOYALTY_RETURN_IF_ERROR(events::emit_posting_event(s, events::kPointsVested, plan->posting));
@@ -183,6 +191,37 @@ Result<MemberLedger> caught_up_ledger(StoreSession& s, ProgramCache& programs, P
   return std::move(ctx.ledger);
 }
 
+Result<Member> enroll_member(StoreSession& s, ProgramCache& programs, const Member& member,
+                             Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(Program p, programs.get(s, member.program_id));
+  Member m = member;
+  LOYALTY_RETURN_IF_ERROR(validate_member(m));
+  // No email: a member an import enrolled from an order history that has none
+  // (the API requires one).
+  if (!m.email.empty()) {
+    LOYALTY_ASSIGN_OR_RETURN(m.email, normalize_email(m.email));
+  }
+  m.program_id = p.id;
+  m.status = MemberStatus::kActive;
+  m.created_at = now;
+  m.updated_at = now;
+  m.orders_count = 0;  // the store keeps these from the member's orders
+  m.total_spent_minor = 0;
+  LOYALTY_ASSIGN_OR_RETURN(m.id, s.insert_member(m));
+  // The signup bonus of the active configuration (engine/earning_commands.h).
+  LOYALTY_ASSIGN_OR_RETURN(auto signup,
+                           award_occasion(s, programs, p, m, EarnTrigger::kSignup, "signup", now));
+  (void)signup;
+  // "Join now and claim your points": the new member's guest orders.
+  LOYALTY_ASSIGN_OR_RETURN(ClaimResult claimed, claim_guest_orders(s, programs, m, now));
+  for (const OrderResult& r : claimed.orders) {  // what the store added to the member's stats
+    const MemberOrderStats stats = member_order_stats(r.order);
+    m.orders_count += stats.orders;
+    m.total_spent_minor += stats.spent_minor;
+  }
+  return m;
+}
+
 Result<Posting> credit_member(StoreSession& s, ProgramCache& programs, ProgramId program_id,
                               MemberId member_id, CreditRequest request, Instant now) {
   LOYALTY_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, programs, program_id, member_id, now,
@@ -230,22 +269,7 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           if (!key->revoked_at) key->revoked_at = now;
           return success(std::move(*key));
         } else if constexpr (std::is_same_v<T, EnrollMember>) {
-          OUTCOME_ASSIGN_OR_RETURN(Program p, programs_.get(s, c.member.program_id));
-          Member m = c.member;
-          OUTCOME_RETURN_IF_ERROR(validate_member(m));
-          OUTCOME_ASSIGN_OR_RETURN(m.email, normalize_email(m.email));
-          m.program_id = p.id;
-          m.status = MemberStatus::kActive;
-          m.created_at = now;
-          m.updated_at = now;
-          OUTCOME_ASSIGN_OR_RETURN(m.id, s.insert_member(m));
-          // The signup bonus of the active configuration (engine/earning_commands.h).
-          OUTCOME_ASSIGN_OR_RETURN(
-              auto signup, award_occasion(s, programs_, p, m, EarnTrigger::kSignup, "signup", now));
-          (void)signup;
-          // "Join now and claim your points": the new member's guest orders.
-          OUTCOME_ASSIGN_OR_RETURN(ClaimResult claimed, claim_guest_orders(s, programs_, m, now));
-          (void)claimed;
+          OUTCOME_ASSIGN_OR_RETURN(Member m, enroll_member(s, programs_, c.member, now));
           return success(std::move(m));
         } else if constexpr (std::is_same_v<T, UpdateMember>) {
           OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, c.program_id, c.member_id));
@@ -361,6 +385,22 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
             OUTCOME_ASSIGN_OR_RETURN(auto claimed, s.claim_due_members(now, c.claim_due));
             members.insert(members.end(), claimed.begin(), claimed.end());
           }
+          // The balances came with the claim; the open lots of every claimed
+          // member are read in a few queries (catching one member up touches
+          // no other member's lots). Members named in the command are read
+          // one by one, and then nothing read ahead is used: a member named
+          // and claimed would be caught up twice from the same state.
+          const bool use_read_ahead = c.members.empty();
+          std::map<std::pair<ProgramId, MemberId>, std::vector<Lot>> lots;
+          std::map<ProgramId, std::vector<MemberId>> claimed_by_program;
+          for (const store::DueMember& due : members) {
+            if (use_read_ahead) claimed_by_program[due.program_id].push_back(due.member_id);
+          }
+          for (const auto& [program, ids] : claimed_by_program) {
+            OUTCOME_ASSIGN_OR_RETURN(auto read, s.open_lots_of_members(program, ids));
+            for (const MemberId& id : ids) lots[{program, id}];
+            for (Lot& lot : read) lots[{program, lot.member}].push_back(std::move(lot));
+          }
           for (const store::DueMember& due : members) {
             OUTCOME_ASSIGN_OR_RETURN(Program p, programs_.get(s, due.program_id));
             // Vesting and expiry need only the member's ids (they apply to
@@ -368,8 +408,15 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
             Member m;
             m.program_id = due.program_id;
             m.id = due.member_id;
-            OUTCOME_ASSIGN_OR_RETURN(Balance b, s.get_balance(due.program_id, due.member_id));
-            OUTCOME_ASSIGN_OR_RETURN(int n, catch_up(s, p, m, now, b));
+            Balance b;
+            std::vector<Lot>* read_ahead = nullptr;
+            if (use_read_ahead && due.balance) {
+              b = *due.balance;
+              read_ahead = &lots.at({due.program_id, due.member_id});
+            } else {
+              OUTCOME_ASSIGN_OR_RETURN(b, s.get_balance(due.program_id, due.member_id));
+            }
+            OUTCOME_ASSIGN_OR_RETURN(int n, catch_up(s, p, m, now, b, read_ahead));
             result.postings += n;
             ++result.members;
           }
@@ -389,6 +436,12 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
         } else if constexpr (std::is_same_v<T, RefundOrder>) {
           OUTCOME_ASSIGN_OR_RETURN(OrderResult r, refund_order(s, programs_, c, now));
           return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, ImportOrders>) {
+          OUTCOME_ASSIGN_OR_RETURN(ImportResult r, import_orders(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, SetMemberTier>) {
+          OUTCOME_ASSIGN_OR_RETURN(MemberTierView v, set_member_tier(s, programs_, c, now));
+          return success(std::move(v));
         } else if constexpr (std::is_same_v<T, ClaimGuestOrders>) {
           OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, c.program_id, c.member_id));
           OUTCOME_ASSIGN_OR_RETURN(ClaimResult r, claim_guest_orders(s, programs_, m, now));

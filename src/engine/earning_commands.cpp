@@ -6,6 +6,7 @@
 #include "common/json_writer.h"
 #include "engine/engine.h"
 #include "engine/job_commands.h"
+#include "engine/rule_context.h"
 
 namespace loyalty::engine {
 namespace {
@@ -13,33 +14,6 @@ namespace {
 bool is_event_type_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
-
-// The views a rule expression reads about a member (what the engine knows
-// without extra queries; member attributes are not exposed to event rules yet).
-struct MemberViews {
-  std::string id;
-  rules::MemberView member;
-  rules::ProgramView program;
-  std::string program_id;
-
-  MemberViews(const Program& p, const Member& m, const Balance& balance) {
-    id = format_id(m.id);
-    program_id = format_id(p.id);
-    member.id = id;
-    member.external_id = m.external_id;
-    member.email = m.email;
-    member.status = to_string(m.status);
-    member.enrolled_at = m.created_at;
-    member.birthday = m.birthday;
-    member.lifetime_earned_points = balance.lifetime_earned.value;
-    member.available_points = balance.available.value;
-    program.id = program_id;
-    program.currency = p.currency;
-    program.timezone = p.timezone;
-  }
-  MemberViews(const MemberViews&) = delete;
-  MemberViews& operator=(const MemberViews&) = delete;
-};
 
 // Reads the counters the rules need (global ones locked on PostgreSQL) and keeps
 // them alive for the evaluation.
@@ -201,7 +175,8 @@ Result<EventRecorded> record_event(store::StoreSession& s, ProgramCache& program
   event.type = c.type;
   event.occurred_at = c.occurred_at.value_or(now);
   event.attributes = attributes;
-  MemberViews views(program, *member, balance);
+  MemberContext views;
+  LOYALTY_RETURN_IF_ERROR(views.fill(program, *member, &balance));
   rules::Context ctx;
   ctx.event = &event;
   ctx.member = &views.member;
@@ -282,7 +257,8 @@ Result<std::vector<OccasionAward>> award_occasion(store::StoreSession& s, Progra
   if (trigger != EarnTrigger::kSignup) {
     LOYALTY_ASSIGN_OR_RETURN(balance, s.get_balance(program.id, member.id));
   }
-  MemberViews views(program, member, balance);
+  MemberContext views;
+  LOYALTY_RETURN_IF_ERROR(views.fill(program, member, &balance));
   rules::Context ctx;
   ctx.member = &views.member;
   ctx.program = &views.program;

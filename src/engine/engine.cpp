@@ -20,7 +20,7 @@ void collect_members(const CommandBody& body, std::set<std::pair<int64_t, int64_
         using T = std::decay_t<decltype(c)>;
         if constexpr (std::is_same_v<T, Credit> || std::is_same_v<T, Debit> ||
                       std::is_same_v<T, Adjust> || std::is_same_v<T, UpdateMember> ||
-                      std::is_same_v<T, SetMemberStatus>) {
+                      std::is_same_v<T, SetMemberStatus> || std::is_same_v<T, SetMemberTier>) {
           out.emplace(c.program_id.value, c.member_id.value);
         } else if constexpr (std::is_same_v<T, Transfer>) {
           out.emplace(c.program_id.value, c.from_member_id.value);
@@ -33,6 +33,23 @@ void collect_members(const CommandBody& body, std::set<std::pair<int64_t, int64_
 }
 
 }  // namespace
+
+Result<ProgramConfig> parse_stored_config(const Program& program,
+                                          const store::StoredConfig& stored) {
+  // The stored canonical JSON was valid when stored; it names instants in
+  // UTC and amounts in the program's currency, which never changes.
+  ConfigContext ctx{program.currency, currency_exponent(program.currency).value_or(2),
+                    program.timezone};
+  ConfigParseResult parsed = parse_config_document(stored.canonical_json, ctx);
+  if (!parsed.ok()) {
+    return Status(ErrorCode::kInternal,
+                  "stored configuration version " + std::to_string(stored.version) + " of " +
+                      format_id(program.id) + " no longer parses: " +
+                      format_config_error(parsed.errors.front(), "canonical_json"));
+  }
+  parsed.config->version = stored.version;
+  return std::move(*parsed.config);
+}
 
 bool is_known_scope(std::string_view scope) {
   if (scope == "*") return true;
@@ -86,19 +103,8 @@ Result<std::shared_ptr<const ProgramConfig>> ProgramCache::get_config(store::Sto
       return Status(ErrorCode::kInternal, "configuration version " + std::to_string(version) +
                                               " of " + format_id(id) + " vanished");
     }
-    // The stored canonical JSON was valid when stored; it names instants in
-    // UTC and amounts in the program's currency, which never changes.
-    ConfigContext ctx{program.currency, currency_exponent(program.currency).value_or(2),
-                      program.timezone};
-    ConfigParseResult parsed = parse_config_document(stored->canonical_json, ctx);
-    if (!parsed.ok()) {
-      return Status(ErrorCode::kInternal,
-                    "stored configuration version " + std::to_string(stored->version) + " of " +
-                        format_id(id) + " no longer parses: " +
-                        format_config_error(parsed.errors.front(), "canonical_json"));
-    }
-    parsed.config->version = stored->version;
-    config = std::make_shared<const ProgramConfig>(std::move(*parsed.config));
+    LOYALTY_ASSIGN_OR_RETURN(ProgramConfig parsed, parse_stored_config(program, *stored));
+    config = std::make_shared<const ProgramConfig>(std::move(parsed));
   }
   configs_[id.value] = ConfigEntry{config, now};
   return config;
@@ -132,20 +138,12 @@ Result<std::unique_ptr<Engine>> Engine::start(std::string_view db_url, const Clo
                                               EngineOptions options) {
   LOYALTY_ASSIGN_OR_RETURN(auto session, store::open_session(db_url));
   LOYALTY_RETURN_IF_ERROR(session->migrate());
-  std::unique_ptr<store::StoreSession> checkpoint_session;
-  if (session->dialect() == store::Dialect::kSqlite) {
-    // The writer checkpoints only as a backstop (a WAL of 64k pages); the
-    // checkpointer thread keeps it short.
-    LOYALTY_RETURN_IF_ERROR(session->connection().execute("PRAGMA wal_autocheckpoint=65536"));
-    LOYALTY_ASSIGN_OR_RETURN(checkpoint_session, store::open_session(db_url));
-  }
+  // SQLite: the WAL is copied into the database file by a thread of its own,
+  // off the writer's commits (store/wal_checkpointer.h).
+  LOYALTY_ASSIGN_OR_RETURN(auto checkpointer,
+                           store::WalCheckpointer::start(db_url, session->connection()));
   std::unique_ptr<Engine> engine(new Engine(std::move(session), clock, options));
-  if (checkpoint_session) {
-    engine->checkpointer_ =
-        std::thread([e = engine.get(), cs = std::move(checkpoint_session)]() mutable {
-          e->run_checkpointer(std::move(cs));
-        });
-  }
+  engine->checkpointer_ = std::move(checkpointer);
   return engine;
 }
 
@@ -174,24 +172,8 @@ void Engine::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  checkpoint_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
-  if (checkpointer_.joinable()) checkpointer_.join();
-}
-
-void Engine::run_checkpointer(std::unique_ptr<store::StoreSession> session) {
-  // PASSIVE never blocks the writer; it copies what it can and fsyncs the
-  // database file. A failure is retried on the next tick (the writer's own
-  // autocheckpoint is the backstop).
-  constexpr auto kInterval = std::chrono::milliseconds(250);
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    checkpoint_cv_.wait_for(lock, kInterval);
-    if (stopping_) break;
-    lock.unlock();
-    (void)session->connection().execute("PRAGMA wal_checkpoint(PASSIVE)");
-    lock.lock();
-  }
+  checkpointer_.reset();
 }
 
 void Engine::submit(Command command, Completion done) {

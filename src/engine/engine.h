@@ -41,7 +41,9 @@
 #include "domain/program.h"
 #include "domain/program_config.h"
 #include "engine/earning_commands.h"
+#include "engine/tier_commands.h"
 #include "store/store.h"
+#include "store/wal_checkpointer.h"
 
 namespace loyalty::engine {
 
@@ -207,10 +209,39 @@ struct ClaimGuestOrders {
   MemberId member_id;
 };
 
-using CommandBody = std::variant<CreateProgram, UpdateProgram, CreateApiKey, RevokeApiKey,
-                                 EnrollMember, UpdateMember, SetMemberStatus, Credit, Debit, Adjust,
-                                 Transfer, Reverse, CatchUp, RunProgramJob, PutConfig, CreateOrder,
-                                 UpdateOrderStatus, RefundOrder, ClaimGuestOrders, RecordEvent>;
+// ---- Bulk import of an order history (engine/import_commands.cpp, docs/import.md) ----
+
+// One order of an imported file, with what happened to it later, each change at
+// its own historical instant.
+struct ImportRecord {
+  int64_t line = 0;  // where it starts in the file, for messages
+  // The order as POST /v1/orders would create it (status placed or paid); its
+  // customer is set by the executor from member / customer_external_id.
+  CreateOrder create;
+  MemberId member;                     // a known member; else customer_external_id decides
+  std::string customer_external_id;    // the shop's customer id
+  std::string customer_email;          // for a member the import enrolls
+  Instant created_at;                  // the instant of `create`: paid_at, else placed_at
+  std::vector<StatusChange> changes;   // later statuses, each with occurred_at, in time order
+  std::optional<RefundChange> refund;  // with occurred_at
+};
+// Imports orders, all or nothing: the records' steps (creation, later
+// statuses, refund) run in time order, each at its instant. An order whose
+// external id the program has already is skipped (a duplicate). A customer who
+// is no member gets a guest order, or with create_members is enrolled at the
+// order's placed_at. The first failing record fails the whole command with its
+// status, the message starting with the record's line: "LINE: what".
+struct ImportOrders {
+  ProgramId program_id;
+  std::vector<ImportRecord> records;
+  bool create_members = false;
+};
+
+using CommandBody =
+    std::variant<CreateProgram, UpdateProgram, CreateApiKey, RevokeApiKey, EnrollMember,
+                 UpdateMember, SetMemberStatus, Credit, Debit, Adjust, Transfer, Reverse, CatchUp,
+                 RunProgramJob, PutConfig, CreateOrder, UpdateOrderStatus, RefundOrder,
+                 ClaimGuestOrders, RecordEvent, ImportOrders, SetMemberTier>;
 
 // ---- Outcomes ----
 
@@ -249,9 +280,17 @@ struct ClaimResult {
   int64_t points = 0;               // credited for them
 };
 
-using OutcomeValue = std::variant<std::monostate, Program, ProgramCreated, store::ApiKey,
-                                  ApiKeyCreated, Member, Posting, CatchUpResult, JobStepResult,
-                                  store::StoredConfig, OrderResult, ClaimResult, EventRecorded>;
+struct ImportResult {
+  int64_t imported = 0;    // orders written
+  int64_t duplicates = 0;  // orders whose external id was there already
+  int64_t points_earned = 0;
+  std::vector<std::pair<std::string, MemberId>> members_created;  // external id, id
+};
+
+using OutcomeValue =
+    std::variant<std::monostate, Program, ProgramCreated, store::ApiKey, ApiKeyCreated, Member,
+                 Posting, CatchUpResult, JobStepResult, store::StoredConfig, OrderResult,
+                 ClaimResult, EventRecorded, ImportResult, MemberTierView>;
 
 struct Outcome {
   static Outcome failed(Status status) {
@@ -280,6 +319,11 @@ struct Command {
 };
 
 using Completion = std::function<void(Outcome)>;
+
+// A stored configuration version parsed back (its canonical JSON) for the
+// program; kInternal when it no longer parses.
+Result<ProgramConfig> parse_stored_config(const Program& program,
+                                          const store::StoredConfig& stored);
 
 // Programs by id, as the writer reads them. On SQLite every program change goes
 // through this engine, so entries never go stale; on PostgreSQL another node may
@@ -384,10 +428,6 @@ class Engine {
                       bool* wrote_then_failed);
   Outcome execute_body(const CommandBody& body, Instant now);
 
-  // SQLite: checkpoints the WAL from its own connection, so that commits on the
-  // writer never pay for copying pages into the database file.
-  void run_checkpointer(std::unique_ptr<store::StoreSession> session);
-
   std::unique_ptr<store::StoreSession> session_;
   ProgramCache programs_;
   const Clock& clock_;
@@ -399,8 +439,7 @@ class Engine {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   std::thread writer_;
-  std::thread checkpointer_;
-  std::condition_variable checkpoint_cv_;  // not cv_: submit's notify_one must reach the writer
+  std::unique_ptr<store::WalCheckpointer> checkpointer_;  // SQLite only
 
   std::atomic<uint64_t> commands_{0};
   std::atomic<uint64_t> batches_{0};

@@ -23,6 +23,13 @@ namespace loyalty::engine {
 Result<Posting> credit_member(store::StoreSession& s, ProgramCache& programs, ProgramId program_id,
                               MemberId member_id, CreditRequest request, Instant now);
 
+// Enrolls a member the way EnrollMember does (validation, signup bonus, claim
+// of the member's guest orders), at `now`; kConflict when the external id is
+// taken. An empty email stays empty (members an import enrolls from a history
+// without emails; POST /v1/members requires one).
+Result<Member> enroll_member(store::StoreSession& s, ProgramCache& programs, const Member& member,
+                             Instant now);
+
 // One step of a per-program job; see RunProgramJob.
 Result<JobStepResult> run_program_job(store::StoreSession& s, ProgramCache& programs,
                                       const RunProgramJob& job, Instant now);

@@ -10,6 +10,8 @@
 #include "common/json_writer.h"
 #include "domain/earning.h"
 #include "engine/job_commands.h"
+#include "engine/rule_context.h"
+#include "engine/tier_commands.h"
 
 namespace loyalty::engine {
 
@@ -54,53 +56,31 @@ Result<OrderEarning> evaluate_order_points(StoreSession& s, ProgramCache& progra
   out.item_points.assign(order.items.size(), 0);
   if (config->earn_rules.empty()) return out;
 
-  std::vector<rules::ItemView> items(order.items.size());
-  int64_t units = 0;
-  for (size_t k = 0; k < order.items.size(); ++k) {
-    const OrderItem& i = order.items[k];
-    items[k] =
-        rules::ItemView{i.sku, i.name, i.category, i.quantity, i.unit_price_minor, i.net_minor, {}};
-    units += i.quantity;
-  }
-  rules::OrderView view;
-  view.id = order.external_id;
-  view.total_minor = order.total_minor;
-  view.subtotal_minor = order.subtotal_minor;
-  view.discount_minor = order.discount_minor;
-  view.shipping_minor = order.shipping_minor;
-  view.tax_minor = order.tax_minor;
-  view.currency = order.currency;
-  view.channel = order.channel;
-  view.placed_at = order.placed_at;
-  view.items = items;
-  view.item_count = units;
+  OrderContext order_context;
+  LOYALTY_RETURN_IF_ERROR(order_context.fill(order));
+  rules::OrderView& view = order_context.order;
   bool needs_first = rules_mention(*config, "is_first_order");
   for (const EarnRule& r : config->earn_rules) needs_first = needs_first || r.first_order_only;
   if (needs_first) {
-    LOYALTY_ASSIGN_OR_RETURN(auto earlier, s.list_member_orders(program.id, member.id, {}, 2));
-    view.is_first_order = std::none_of(earlier.begin(), earlier.end(), [&](const Order& o) {
-      return o.id != order.id && o.paid_at.has_value();
-    });
+    LOYALTY_ASSIGN_OR_RETURN(bool ordered_before,
+                             s.member_has_paid_order(program.id, member.id, order.id));
+    view.is_first_order = !ordered_before;
   }
-  std::string member_id = format_id(member.id);
-  std::string program_id = format_id(program.id);
-  rules::MemberView member_view;
-  member_view.id = member_id;
-  member_view.external_id = member.external_id;
-  member_view.email = member.email;
-  member_view.status = to_string(member.status);
-  member_view.enrolled_at = member.created_at;
-  member_view.birthday = member.birthday;
+  // The member as before this order: its statistics do not count it yet.
+  std::optional<Balance> balance;
   if (rules_mention(*config, "member.")) {
-    LOYALTY_ASSIGN_OR_RETURN(Balance b, s.get_balance(program.id, member.id));
-    member_view.lifetime_earned_points = b.lifetime_earned.value;
-    member_view.available_points = b.available.value;
+    LOYALTY_ASSIGN_OR_RETURN(balance, s.get_balance(program.id, member.id));
   }
-  rules::ProgramView program_view{program_id, program.currency, program.timezone};
+  MemberContext member_context;
+  LOYALTY_RETURN_IF_ERROR(member_context.fill(program, member, balance ? &*balance : nullptr));
+  // member.tier, and the tier's earn multiplier (docs/tiers.md).
+  LOYALTY_ASSIGN_OR_RETURN(std::string tier,
+                           tier_for_earning(s, programs, program, member.id, now));
+  member_context.member.tier = tier;
   rules::Context ctx;
   ctx.order = &view;
-  ctx.member = &member_view;
-  ctx.program = &program_view;
+  ctx.member = &member_context.member;
+  ctx.program = &member_context.program;
   ctx.now = now;
 
   std::vector<UsageKey> keys;
@@ -133,6 +113,32 @@ Result<OrderEarning> evaluate_order_points(StoreSession& s, ProgramCache& progra
     out.usage_increments.push_back(std::move(row));
   }
   return out;
+}
+
+// Moves the member's order statistics (member_order_stats, domain/order.h) from
+// what the order added before a change (`before`; null for a new order) to what
+// it adds after: at most one UPDATE per member, none when nothing changed.
+Status update_member_stats(StoreSession& s, const Order* before, const Order& after) {
+  auto share = [](const Order* o) {
+    return o != nullptr && o->member_id.valid() ? member_order_stats(*o) : MemberOrderStats{};
+  };
+  const MemberOrderStats was = share(before);
+  const MemberOrderStats is = share(&after);
+  const MemberId was_member = before != nullptr ? before->member_id : MemberId{};
+  if (was_member == after.member_id) {
+    if (was == is) return {};
+    return s.add_member_order_stats(after.program_id, after.member_id, is.orders - was.orders,
+                                    is.spent_minor - was.spent_minor);
+  }
+  if (was != MemberOrderStats{}) {
+    LOYALTY_RETURN_IF_ERROR(
+        s.add_member_order_stats(after.program_id, was_member, -was.orders, -was.spent_minor));
+  }
+  if (is != MemberOrderStats{}) {
+    LOYALTY_RETURN_IF_ERROR(
+        s.add_member_order_stats(after.program_id, after.member_id, is.orders, is.spent_minor));
+  }
+  return {};
 }
 
 // ---- Timeline helpers ----
@@ -178,11 +184,17 @@ struct DecidedPoints {
   int64_t net = 0;
   std::vector<store::RuleUsage> usage_increments;
 };
+// `known` is the order's member when the caller has just read it.
 Result<DecidedPoints> decide_order_points(StoreSession& s, ProgramCache& programs,
-                                          const Program& program, Order& order, Instant now) {
+                                          const Program& program, Order& order, Instant now,
+                                          const Member* known = nullptr) {
   LOYALTY_ASSERT(order.member_id.valid() && order.paid_at.has_value());
-  LOYALTY_ASSIGN_OR_RETURN(std::optional<Member> member,
-                           s.find_member(program.id, order.member_id));
+  std::optional<Member> member;
+  if (known != nullptr && known->id == order.member_id) {
+    member = *known;
+  } else {
+    LOYALTY_ASSIGN_OR_RETURN(member, s.find_member(program.id, order.member_id));
+  }
   if (!member) return Status(ErrorCode::kNotFound, "member " + format_id(order.member_id));
   LOYALTY_ASSIGN_OR_RETURN(OrderEarning earning,
                            evaluate_order_points(s, programs, program, *member, order, now));
@@ -430,10 +442,11 @@ Result<OrderResult> create_order(StoreSession& s, ProgramCache& programs,
   }
   // The points are decided before the insert, so the items go in with theirs:
   // the write path of a paid order is the order, its items, the credit, one
-  // UPDATE of the order (its posting and lot) and the timeline.
+  // UPDATE of the order's earning columns (its posting and lot) and the timeline.
   std::optional<DecidedPoints> decided;
   if (paid && order.member_id.valid()) {
-    LOYALTY_ASSIGN_OR_RETURN(decided, decide_order_points(s, programs, program, order, now));
+    LOYALTY_ASSIGN_OR_RETURN(decided, decide_order_points(s, programs, program, order, now,
+                                                          member ? &*member : nullptr));
   }
   LOYALTY_ASSIGN_OR_RETURN(order.id, s.insert_order(order));
   if (decided) {
@@ -441,12 +454,15 @@ Result<OrderResult> create_order(StoreSession& s, ProgramCache& programs,
     bool lines_changed = false;
     LOYALTY_RETURN_IF_ERROR(credit_order_points(s, programs, program, *config, order, *decided,
                                                 events, now, &lines_changed));
-    if (order.earn_posting.valid() || lines_changed) {
-      LOYALTY_RETURN_IF_ERROR(
-          s.update_order(order, lines_changed ? all_lines(order) : std::vector<int>{}));
+    if (lines_changed) {
+      LOYALTY_RETURN_IF_ERROR(s.update_order(order, all_lines(order)));
+    } else if (order.earn_posting.valid()) {
+      LOYALTY_RETURN_IF_ERROR(s.set_order_earning(order));
     }
   }
   LOYALTY_RETURN_IF_ERROR(s.insert_order_events(program.id, order.id, events));
+  LOYALTY_RETURN_IF_ERROR(update_member_stats(s, nullptr, order));
+  LOYALTY_RETURN_IF_ERROR(update_tier_for_order(s, programs, program, nullptr, order, now));
   OrderResult r;
   r.timeline = std::move(events);
   if (order.earn_lot.valid()) {
@@ -481,6 +497,8 @@ Result<OrderResult> update_order_status(StoreSession& s, ProgramCache& programs,
   }
   LOYALTY_RETURN_IF_ERROR(claw_back(s, programs, program, *config, next, plan.points.clawback,
                                     events, to_string(next.status), now));
+  LOYALTY_RETURN_IF_ERROR(update_member_stats(s, &order, next));
+  LOYALTY_RETURN_IF_ERROR(update_tier_for_order(s, programs, program, &order, next, now));
   LOYALTY_RETURN_IF_ERROR(save_order(s, next, changed, events));
   return result_of(s, std::move(next), false);
 }
@@ -498,6 +516,8 @@ Result<OrderResult> refund_order(StoreSession& s, ProgramCache& programs,
   std::vector<OrderEvent> events = std::move(plan.new_events);
   LOYALTY_RETURN_IF_ERROR(
       claw_back(s, programs, program, *config, next, plan.points.clawback, events, "refund", now));
+  LOYALTY_RETURN_IF_ERROR(update_member_stats(s, &order, next));
+  LOYALTY_RETURN_IF_ERROR(update_tier_for_order(s, programs, program, &order, next, now));
   LOYALTY_RETURN_IF_ERROR(save_order(s, next, plan.changed_lines, events));
   return result_of(s, std::move(next), false);
 }
@@ -514,6 +534,7 @@ Result<ClaimResult> claim_guest_orders(StoreSession& s, ProgramCache& programs,
                            s.list_guest_orders(program.id, member.external_id, member.email, since,
                                                kMaxClaimedOrdersPerClaim));
   for (Order& order : orders) {
+    LOYALTY_ASSERT(!order.member_id.valid());  // a guest order counts for nobody yet
     std::vector<OrderEvent> events;
     order.member_id = member.id;
     order.updated_at = now;
@@ -524,6 +545,8 @@ Result<ClaimResult> claim_guest_orders(StoreSession& s, ProgramCache& programs,
       LOYALTY_RETURN_IF_ERROR(earn_order_points(s, programs, program, *config, order, events, now));
       out.points += points_standing(order);
     }
+    LOYALTY_RETURN_IF_ERROR(update_member_stats(s, nullptr, order));
+    LOYALTY_RETURN_IF_ERROR(update_tier_for_order(s, programs, program, nullptr, order, now));
     LOYALTY_RETURN_IF_ERROR(save_order(s, order, all_lines(order), events));
     LOYALTY_ASSIGN_OR_RETURN(OrderResult r, result_of(s, std::move(order), false));
     out.orders.push_back(std::move(r));

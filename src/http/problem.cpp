@@ -12,7 +12,7 @@ namespace loyalty::http {
 namespace {
 
 // Indexed by ErrorCode; the order must follow the enum (checked in problem_type).
-constexpr std::array<ProblemType, 23> kCodeProblems = {{
+constexpr std::array<ProblemType, 24> kCodeProblems = {{
     {200, "ok", "OK", "Not an error."},
     {400, "invalid-request", "Invalid request",
      "The request is malformed: invalid JSON, a field of the wrong type, an unknown field, a "
@@ -62,6 +62,8 @@ constexpr std::array<ProblemType, 23> kCodeProblems = {{
      "The refund is larger than the amount (or the item quantity) paid and not yet refunded."},
     {422, "unknown-event-type", "Unknown event type",
      "No earn rule of the program's configuration handles this custom event type."},
+    {422, "unknown-tier", "Unknown tier",
+     "The tier is not one of the tiers of the program's active configuration."},
     {503, "unavailable", "Service unavailable",
      "The server is draining, its queue is full or the store is unreachable. Retry after the "
      "Retry-After delay with the same Idempotency-Key."},

@@ -274,6 +274,93 @@ CREATE INDEX lots_expiring ON lots (program_id, expires_at) WHERE expires_at IS 
 CREATE INDEX balances_rolling ON balances (program_id, rolling_expires_at)
   WHERE rolling_expires_at IS NOT NULL;
 )SQL"},
+      // Tiers (docs/tiers.md): each member's tier, the month buckets of the
+      // tier metric (so windows never recount orders), and the history of changes.
+      {6, "member tiers", R"SQL(
+CREATE TABLE member_tiers (
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  tier_id TEXT NOT NULL,
+  since {INT} NOT NULL,
+  guaranteed_until {INT},
+  source TEXT NOT NULL,
+  manual_expires_at {INT},
+  manual_reason TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  evaluated_through {INT},
+  updated_at {INT} NOT NULL,
+  PRIMARY KEY (program_id, member_id)
+){WITHOUT_ROWID};
+CREATE TABLE tier_metric_buckets (
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  month {INT} NOT NULL,
+  spend_minor {INT} NOT NULL,
+  points {INT} NOT NULL,
+  orders {INT} NOT NULL,
+  PRIMARY KEY (program_id, member_id, month)
+){WITHOUT_ROWID};
+CREATE TABLE tier_history (
+  id {ID},
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  kind TEXT NOT NULL,
+  from_tier TEXT NOT NULL,
+  to_tier TEXT NOT NULL,
+  metric_value {INT} NOT NULL,
+  guaranteed_until {INT},
+  reason TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  occurred_at {INT} NOT NULL,
+  {KEY} (program_id, member_id, id)
+);
+)SQL"},
+      // Member order statistics for the rules (member.orders_count,
+      // member.total_spent): kept by StoreSession::add_member_order_stats as
+      // orders change; backfilled here from the orders already stored, with the
+      // definition of member_order_stats (domain/order.h).
+      {9, "member order statistics", R"SQL(
+ALTER TABLE members ADD COLUMN orders_count {INT} NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN total_spent_minor {INT} NOT NULL DEFAULT 0;
+UPDATE members SET
+  orders_count = (SELECT COUNT(*) FROM orders o
+    WHERE o.program_id = members.program_id AND o.member_id = members.id
+      AND o.paid_at IS NOT NULL AND o.status NOT IN ('cancelled', 'returned')),
+  total_spent_minor = (SELECT COALESCE(SUM(o.total_minor - o.refunded_minor), 0) FROM orders o
+    WHERE o.program_id = members.program_id AND o.member_id = members.id
+      AND o.paid_at IS NOT NULL AND o.status NOT IN ('cancelled', 'returned'))
+  WHERE EXISTS (SELECT 1 FROM orders o
+    WHERE o.program_id = members.program_id AND o.member_id = members.id);
+)SQL"},
+      // SQLite: one B-tree per member's lots instead of two. A credit writes a
+      // lot to a random place in every index keyed by member; the table's
+      // UNIQUE (program_id, member_id, id) and lots_open held the same keys.
+      // One index keyed by (member, open, id) serves both open_lots (the open
+      // half) and list_lots; the table is rebuilt to lose the UNIQUE. One
+      // page write fewer per credit (docs/performance.md). PostgreSQL keeps its
+      // primary key (program_id, member_id, id) and lots_open.
+      {11, "one member index on lots (SQLite)", R"SQL(
+{SQLITE}CREATE TABLE lots_rebuilt (
+{SQLITE}  id INTEGER PRIMARY KEY,
+{SQLITE}  program_id INTEGER NOT NULL,
+{SQLITE}  member_id INTEGER NOT NULL,
+{SQLITE}  posting_id INTEGER NOT NULL,
+{SQLITE}  original INTEGER NOT NULL,
+{SQLITE}  remaining INTEGER NOT NULL,
+{SQLITE}  pending INTEGER NOT NULL,
+{SQLITE}  created_at INTEGER NOT NULL,
+{SQLITE}  available_at INTEGER,
+{SQLITE}  expires_at INTEGER
+{SQLITE});
+{SQLITE}INSERT INTO lots_rebuilt (id, program_id, member_id, posting_id, original, remaining,
+{SQLITE}  pending, created_at, available_at, expires_at)
+{SQLITE}  SELECT id, program_id, member_id, posting_id, original, remaining, pending, created_at,
+{SQLITE}  available_at, expires_at FROM lots;
+{SQLITE}DROP TABLE lots;
+{SQLITE}ALTER TABLE lots_rebuilt RENAME TO lots;
+{SQLITE}CREATE INDEX lots_member ON lots (program_id, member_id, remaining > 0, id);
+{SQLITE}CREATE INDEX lots_expiring ON lots (program_id, expires_at) WHERE expires_at IS NOT NULL;
+)SQL"},
   };
   return kMigrations;
 }
@@ -291,7 +378,8 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
 std::string render_migration(const Migration& m, Dialect dialect) {
   bool pg = dialect == Dialect::kPostgres;
   // Lines starting with {PG} exist only on PostgreSQL (on SQLite the rowid
-  // already is the index they would add).
+  // already is the index they would add), lines starting with {SQLITE} only on
+  // SQLite.
   std::string sql;
   std::string_view text = m.sql;
   while (!text.empty()) {
@@ -300,6 +388,8 @@ std::string render_migration(const Migration& m, Dialect dialect) {
     text.remove_prefix(line.size());
     if (line.starts_with("{PG}")) {
       if (pg) sql += line.substr(4);
+    } else if (line.starts_with("{SQLITE}")) {
+      if (!pg) sql += line.substr(8);
     } else {
       sql += line;
     }

@@ -246,6 +246,27 @@ Status StoreSession::update_order(const Order& o, const std::vector<int>& change
   return {};
 }
 
+Status StoreSession::set_order_earning(const Order& o) {
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "UPDATE orders SET earn_posting_id = ?, earn_lot_id = ?, vests_at = ?, events_count = ? "
+      "WHERE program_id = ? AND id = ?",
+      {o.earn_posting.valid() ? SqlValue(o.earn_posting.value) : SqlValue(),
+       o.earn_lot.valid() ? SqlValue(o.earn_lot.value) : SqlValue(), instant_value(o.vests_at),
+       int64_t{o.events_count}, o.program_id.value, o.id.value}));
+  if (connection_->changes() != 1) return Status(ErrorCode::kNotFound, "order not found");
+  return {};
+}
+
+Result<bool> StoreSession::member_has_paid_order(ProgramId program, MemberId member,
+                                                 OrderId except) {
+  bool found = false;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT 1 FROM orders WHERE program_id = ? AND member_id = ? AND id <> ? AND paid_at IS "
+      "NOT NULL LIMIT 1",
+      {program.value, member.value, except.value}, [&](const Row&) { found = true; }));
+  return found;
+}
+
 namespace {
 
 Status read_items(SqlConnection& db, ProgramId program, std::vector<Order>& orders) {

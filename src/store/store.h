@@ -24,6 +24,7 @@
 #include "domain/member.h"
 #include "domain/order.h"
 #include "domain/program.h"
+#include "domain/tiers.h"
 #include "store/sql.h"
 
 namespace loyalty::store {
@@ -65,6 +66,9 @@ struct CarrierDeliveries {
 struct DueMember {
   ProgramId program_id;
   MemberId member_id;
+  // The member's balance as claimed (claim_due_members reads it with the
+  // claim, so the catch-up need not read it again); nullopt elsewhere.
+  std::optional<Balance> balance;
 };
 
 // A business event in the outbox (docs/events.md), written in the transaction
@@ -124,6 +128,25 @@ struct MemberEvent {
   std::string awards_json;  // [{"rule_id","rule_name","points","posting_id"}...]
 };
 
+// One change of a member's tier (table tier_history, docs/tiers.md).
+struct TierHistoryTag {
+  static constexpr std::string_view kPrefix = "thi_";
+};
+using TierHistoryId = Id<TierHistoryTag>;
+struct TierHistoryEntry {
+  TierHistoryId id;
+  ProgramId program_id;
+  MemberId member_id;
+  TierChange change = TierChange::kUpgraded;
+  std::string from_tier;  // "" = no tier
+  std::string to_tier;
+  int64_t metric_value = 0;  // the window's metric when it happened
+  std::optional<Instant> guaranteed_until;
+  std::string reason;  // a manual assignment's reason; "" otherwise
+  std::string actor;   // "system" or who assigned
+  Instant occurred_at;
+};
+
 // One version of a program's configuration document (domain/config_document.h).
 struct StoredConfig {
   ProgramId program_id;
@@ -177,7 +200,15 @@ class StoreSession {
   Result<std::optional<Member>> find_member_by_external_id(ProgramId program,
                                                            std::string_view external_id);
   Status update_member(const Member& member);
+  // Adds to the member's order statistics (Member::orders_count,
+  // total_spent_minor) in one UPDATE; kNotFound for an unknown member.
+  Status add_member_order_stats(ProgramId program, MemberId member, int64_t orders_delta,
+                                int64_t spent_delta_minor);
   Result<std::vector<Member>> list_members(const MemberQuery& query);
+  // Calls `each` with the external id and id of every member of the program
+  // that has an external id (the importer's in-memory lookup).
+  Status for_each_member_external_id(ProgramId program,
+                                     const std::function<void(std::string_view, MemberId)>& each);
   // Locks the members' rows until commit (PostgreSQL: SELECT ... FOR UPDATE in
   // ascending id order; SQLite: no-op, the write transaction is exclusive).
   Status lock_members(ProgramId program, const std::vector<MemberId>& ascending_ids);
@@ -185,6 +216,10 @@ class StoreSession {
   // Ledger.
   Result<Balance> get_balance(ProgramId program, MemberId member);  // zeros if none
   Result<std::vector<Lot>> open_lots(ProgramId program, MemberId member);
+  // The open lots of several members of one program, by member then id: one
+  // query per kMembersPerLotsQuery members (the catch-up's batch read).
+  Result<std::vector<Lot>> open_lots_of_members(ProgramId program,
+                                                std::span<const MemberId> members);
   Result<std::vector<Lot>> lots_by_ids(ProgramId program, const std::vector<LotId>& ids);
   // Lots of a member, newest first, with id < before (0 = from the newest).
   Result<std::vector<Lot>> list_lots(ProgramId program, MemberId member, bool open_only,
@@ -265,6 +300,22 @@ class StoreSession {
                                                  bool lock_global);
   Status add_rule_usage(ProgramId program, const RuleUsage& delta);
 
+  // Tiers (src/store/tiers_store.cpp, migration 6). find_member_tier: nullopt
+  // for a member who never had a tier state. save_member_tier inserts or
+  // replaces it. tier_metric_buckets: the member's buckets with month >= from,
+  // ascending. add_tier_metrics adds `delta` to one bucket (creating it).
+  Result<std::optional<MemberTierState>> find_member_tier(ProgramId program, MemberId member);
+  Status save_member_tier(ProgramId program, MemberId member, const MemberTierState& state,
+                          Instant at);
+  Result<std::vector<MetricBucket>> tier_metric_buckets(ProgramId program, MemberId member,
+                                                        MonthIndex from);
+  Status add_tier_metrics(ProgramId program, MemberId member, MonthIndex month,
+                          const TierMetrics& delta);
+  Result<TierHistoryId> insert_tier_history(const TierHistoryEntry& entry);
+  // Newest first, id < before (0 = from the newest), at most `limit` (1..1000).
+  Result<std::vector<TierHistoryEntry>> list_tier_history(ProgramId program, MemberId member,
+                                                          TierHistoryId before, int limit);
+
   // Custom events. insert_member_event fails with kConflict when the program
   // already has an event with that external id.
   Result<MemberEventId> insert_member_event(const MemberEvent& event);
@@ -281,6 +332,12 @@ class StoreSession {
   // Writes the order's mutable columns, and the refund and points columns of
   // `changed_lines` (1-based).
   Status update_order(const Order& order, const std::vector<int>& changed_lines = {});
+  // Writes only what crediting a new order's points changes: its earning
+  // posting and lot, vests_at and events_count (a narrower UPDATE than
+  // update_order's, which also rewrites the indexed member and status columns).
+  Status set_order_earning(const Order& order);
+  // Whether the member has a paid order other than `except` (is_first_order).
+  Result<bool> member_has_paid_order(ProgramId program, MemberId member, OrderId except);
   Result<std::optional<Order>> find_order(ProgramId program, OrderId id);
   Result<std::optional<Order>> find_order_by_external_id(ProgramId program,
                                                          std::string_view external_id);

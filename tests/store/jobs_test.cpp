@@ -181,6 +181,49 @@ TEST_P(JobsTest, AfterEarnExpiresEachLotMonthsAfterItWasEarnedWithOneWarningEach
   (void)first;
 }
 
+// One catch-up step expires several members, each with its lots read ahead in
+// one query and written in UPDATEs of at most 16 lots (store.cpp): lot counts
+// around that boundary, a partly spent lot, and a member with nothing due.
+TEST_P(JobsTest, OneStepExpiresManyLotsOfManyMembersExactly) {
+  ProgramId p = create_program("UTC", R"(expiry:
+  mode: after_earn
+  months: 1
+  warn_days_before: 0
+)");
+  struct Case {
+    int lots;
+    int64_t spent;
+  };
+  const Case cases[] = {{1, 0}, {15, 0}, {16, 5}, {17, 0}, {33, 250}};
+  std::vector<MemberId> members;
+  for (const Case& c : cases) {
+    MemberId m = enroll(p, "m" + std::to_string(members.size()));
+    for (int k = 0; k < c.lots; ++k) credit(p, m, 10 + k);
+    if (c.spent > 0) {
+      ASSERT_TRUE(debit(p, m, c.spent).status.ok());
+    }
+    members.push_back(m);
+  }
+  clock_.set(at("2025-01-15T12:00:00Z"));
+  MemberId later = enroll(p, "later");
+  credit(p, later, 7);  // due a month after the others
+  clock_.set(at("2025-02-01T12:00:00Z"));
+  jobs::JobRunCounts counts = run_jobs(jobs::JobSelection{true, false, false, false});
+  EXPECT_EQ(counts.members_caught_up, static_cast<int64_t>(std::size(cases)));
+  EXPECT_EQ(counts.postings, static_cast<int64_t>(std::size(cases)));
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    int64_t earned = 0;
+    for (int k = 0; k < cases[i].lots; ++k) earned += 10 + k;
+    Balance b = balance(p, members[i]);
+    EXPECT_EQ(b.available.value, 0) << "member " << i;
+    EXPECT_EQ(b.expired.value, earned - cases[i].spent) << "member " << i;
+    EXPECT_EQ(b.next_due_at, std::nullopt) << "member " << i;
+  }
+  EXPECT_EQ(balance(p, later).available.value, 7);
+  EXPECT_EQ(balance(p, later).next_due_at, at("2025-02-15T12:00:00Z"));
+  EXPECT_EQ(events(p, "points.expired").size(), std::size(cases));
+}
+
 TEST_P(JobsTest, FixedDateExpiresAYearsPointsWhenTheDateEndsInTheProgramsTimeZone) {
   ProgramId p = create_program("Europe/Berlin", R"(expiry:
   mode: fixed_date
@@ -323,6 +366,64 @@ TEST_P(JobsTest, BirthdayRulesApplyTheirConditionsAndFormulas) {
   EXPECT_EQ(balance(p, poor).available.value, 50 + 5);
   EXPECT_EQ(events(p, "birthday.awarded").size(), 3u);
   EXPECT_EQ(count_postings(p, "job:birthday"), 3);
+}
+
+// Birthday and anniversary rules see the member's attributes and order
+// statistics (docs/rules.md), like order and event rules.
+TEST_P(JobsTest, OccasionRulesReadMemberAttributesAndOrderStatistics) {
+  clock_.set(at("2024-01-10T12:00:00Z"));
+  ProgramId p = create_program("UTC", R"(earn_rules:
+  - id: vip-bday
+    trigger: birthday
+    kind: fixed
+    points: 100
+    condition: member.attributes["vip"] == "yes"
+  - id: shopper-anniv
+    trigger: anniversary
+    kind: fixed
+    points: 40
+    condition: member.orders_count >= 1 && member.total_spent >= 20.00
+)");
+  auto enroll_with = [&](const std::string& id, const std::string& attributes) {
+    engine::EnrollMember e;
+    e.member.program_id = p;
+    e.member.external_id = id;
+    e.member.email = id + "@example.com";
+    e.member.birthday = LocalDate{1990, 1, 15};
+    e.member.attributes_json = attributes;
+    return ok<Member>(e).id;
+  };
+  MemberId vip_shopper = enroll_with("vip", R"({"vip":"yes"})");
+  MemberId regular = enroll_with("regular", R"({"vip":"no"})");
+  // The VIP shops for 25.00; the regular member for 15.00.
+  for (auto [member, minor] : {std::pair{vip_shopper, 2500}, std::pair{regular, 1500}}) {
+    engine::CreateOrder order;
+    order.program_id = p;
+    order.customer.member_id = member;
+    order.status = OrderStatus::kPaid;
+    order.order.external_id = "o-" + format_id(member);
+    order.order.currency = "EUR";
+    order.order.placed_at = clock_.now();
+    OrderItem item;
+    item.sku = "S";
+    item.name = "Shirt";
+    item.quantity = 1;
+    item.unit_price_minor = minor;
+    order.order.items = {item};
+    ok<engine::OrderResult>(order);
+  }
+  Member vip_row = *must(reader_->find_member(p, vip_shopper));
+  EXPECT_EQ(vip_row.orders_count, 1);
+  EXPECT_EQ(vip_row.total_spent_minor, 2500);
+  run_jobs();
+  run_daily_until(at("2024-01-16T00:00:00Z"));  // the birthday
+  EXPECT_EQ(balance(p, vip_shopper).available.value, 100);
+  EXPECT_EQ(balance(p, regular).available.value, 0);
+  clock_.set(at("2025-01-09T12:00:00Z"));
+  run_jobs();
+  run_daily_until(at("2025-01-11T00:00:00Z"));  // the first anniversary
+  EXPECT_EQ(balance(p, vip_shopper).available.value, 100 + 40);
+  EXPECT_EQ(balance(p, regular).available.value, 0);
 }
 
 TEST_P(JobsTest, AnniversariesOncePerYearIncludingTheTwentyNinthOfFebruary) {

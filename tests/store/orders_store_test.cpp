@@ -199,6 +199,50 @@ TEST_P(OrderStore, UpdateWritesTheMutableColumnsAndTheChangedLines) {
   EXPECT_EQ(must(store_->find_order(program_.id, o.id))->items[0].refunded_quantity, 0);
 }
 
+TEST_P(OrderStore, SetOrderEarningWritesOnlyTheEarningColumns) {
+  Order o = insert(order_template("1001", program_.id));
+  Order credited = o;
+  credited.earn_posting = PostingId{77};
+  credited.earn_lot = LotId{78};
+  credited.vests_at = day(30);
+  credited.events_count = 3;
+  // What set_order_earning does not write: the stored values stay.
+  Order other = credited;
+  other.status = OrderStatus::kDelivered;
+  other.points_reversed = 5;
+  must(store_->begin_write());
+  must(store_->set_order_earning(other));
+  must(store_->commit());
+  expect_same(must(store_->find_order(program_.id, o.id)).value(), credited);
+  Order missing = credited;
+  missing.id = OrderId{o.id.value + 1000};
+  must(store_->begin_write());
+  EXPECT_EQ(store_->set_order_earning(missing).code(), ErrorCode::kNotFound);
+  must(store_->rollback());
+}
+
+// is_first_order: another paid order of the member, however old, counts;
+// unpaid ones, the order itself, guests' and other members' orders do not.
+TEST_P(OrderStore, MemberHasPaidOrderLooksAtEveryOtherPaidOrderOfTheMember) {
+  const MemberId bob = testing::insert_test_member(*store_, program_.id, "bob", kT0);
+  EXPECT_FALSE(must(store_->member_has_paid_order(program_.id, member_, OrderId{})));
+  Order first = insert(order_template("1", program_.id));
+  EXPECT_FALSE(must(store_->member_has_paid_order(program_.id, member_, first.id)));
+  EXPECT_TRUE(must(store_->member_has_paid_order(program_.id, member_, OrderId{})));
+  EXPECT_FALSE(must(store_->member_has_paid_order(program_.id, bob, OrderId{})));
+  for (int k = 0; k < 3; ++k) {  // newer unpaid orders do not hide the paid one
+    Order placed = order_template("placed-" + std::to_string(k), program_.id);
+    placed.status = OrderStatus::kPlaced;
+    placed.paid_at.reset();
+    const Order stored = insert(placed);
+    EXPECT_TRUE(must(store_->member_has_paid_order(program_.id, member_, stored.id)));
+  }
+  Order guest = order_template("guest", program_.id);
+  guest.member_id = MemberId{};
+  insert(guest);
+  EXPECT_FALSE(must(store_->member_has_paid_order(program_.id, bob, OrderId{})));
+}
+
 TEST_P(OrderStore, TimelineKeepsOrderAndRefusesARecordedPlatformEventId) {
   Order o = insert(order_template("1001", program_.id));
   std::vector<OrderEvent> events(3);

@@ -750,6 +750,41 @@ TEST_P(StoreConformance, ListLotsIsNewestFirstAndCanSkipConsumedLots) {
             (V{l4.value, l3.value, l2.value}));
 }
 
+// The member's lots are indexed as two halves, open and spent (migration 11):
+// a page of all lots merges them in id order, whichever half each lot is in.
+TEST_P(StoreConformance, ListLotsMergesOpenAndSpentLotsInIdOrder) {
+  MemberId m = add_member("c-1");
+  // Expiries out of id order, so that the debit spends l2 and l4 (the earliest).
+  const std::vector<int> expiry_days = {5, 1, 6, 2, 7};
+  std::vector<int64_t> ids;
+  for (int d : expiry_days) ids.push_back(lot_of(credit(m, 10, kT0 + days(d)), 1).value);
+  debit(m, 20, kT0 + kHour);
+  using V = std::vector<int64_t>;
+  struct Case {
+    bool open_only;
+    int64_t before;  // 0: from the newest
+    int limit;
+    V expected;
+  };
+  const std::vector<Case> cases = {
+      {false, 0, 2, V{ids[4], ids[3]}},  // an open lot, then a spent one
+      {false, ids[3], 2, V{ids[2], ids[1]}},
+      {false, ids[1], 2, V{ids[0]}},
+      {false, 0, 10, V{ids[4], ids[3], ids[2], ids[1], ids[0]}},
+      {true, 0, 10, V{ids[4], ids[2], ids[0]}},
+      {true, ids[4], 1, V{ids[2]}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(::testing::Message()
+                 << "open_only=" << c.open_only << " before=" << c.before << " limit=" << c.limit);
+    EXPECT_EQ(
+        lot_ids(must(store_->list_lots(program_.id, m, c.open_only, LotId{c.before}, c.limit))),
+        c.expected);
+  }
+  EXPECT_EQ(lot_ids(sorted_by_id(must(store_->open_lots(program_.id, m)))),
+            (V{ids[0], ids[2], ids[4]}));
+}
+
 TEST_P(StoreConformance, LotsByIdsReturnsOnlyTheProgramsLots) {
   MemberId m = add_member("c-1");
   LedgerPlan c1 = credit(m, 10);

@@ -135,7 +135,24 @@ earn_rules:
     condition: event.attributes.stars == "5"
     member_cap: {period: week, max_awards: 3, max_points: 500, distinct_by: event.attributes.product_id}
     pending_days: 3
-tiers: [{name: gold, min_points: 1000, perks: [free_shipping]}]
+tiers:
+  metric: spend
+  window: rolling_months
+  window_months: 12
+  downgrade: {grace_periods: 1, on_refund: true}
+  levels:
+    - {id: silver, name: Silver, threshold: "500.00"}
+    - id: gold
+      name: Gold
+      threshold: 2000
+      downgrade_to: silver
+      benefits:
+        earn_multiplier: 1.5
+        free_shipping: true
+        early_access_hours: 24
+        birthday_bonus_points: 500
+        perks: [lounge, concierge]
+        rewards: [gold-mug]
 rewards: []
 campaigns: []
 challenges: []
@@ -165,7 +182,13 @@ constexpr const char* kFullJson = R"({
                     "distinct_by": "event.attributes.product_id"},
      "pending_days": 3}
   ],
-  "tiers": [{"perks": ["free_shipping"], "min_points": 1000, "name": "gold"}],
+  "tiers": {"metric": "spend", "window": "rolling_months", "window_months": 12,
+            "downgrade": {"grace_periods": 1, "on_refund": true},
+            "levels": [{"id": "silver", "name": "Silver", "threshold": "500.00"},
+                       {"id": "gold", "name": "Gold", "threshold": 2000, "downgrade_to": "silver",
+                        "benefits": {"earn_multiplier": 1.5, "free_shipping": true,
+                                     "early_access_hours": 24, "birthday_bonus_points": 500,
+                                     "perks": ["lounge", "concierge"], "rewards": ["gold-mug"]}}]},
   "rewards": [], "campaigns": [], "challenges": [],
   "referrals": {"note": null, "enabled": true, "referrer_points": 500}
 })";
@@ -201,7 +224,21 @@ TEST(ConfigDocument, EveryFieldIsRead) {
   const EarnRule& reviews = c.earn_rules[2];
   EXPECT_EQ(reviews.formula, "10 + 5");
   EXPECT_EQ(reviews.pending_days, 3);
-  EXPECT_EQ(c.tiers_json, R"([{"min_points":1000,"name":"gold","perks":["free_shipping"]}])");
+  EXPECT_EQ(c.tiers.metric, TierMetric::kSpend);
+  EXPECT_EQ(c.tiers.window, (TierWindow{TierWindowKind::kRollingMonths, 12}));
+  EXPECT_EQ(c.tiers.downgrade, (TierDowngradePolicy{1, true}));
+  ASSERT_EQ(c.tiers.levels.size(), 2u);
+  EXPECT_EQ(c.tiers.levels[0].threshold, 50000);  // minor units
+  EXPECT_EQ(c.tiers.levels[0].benefits, TierBenefits{});
+  const TierLevel& gold = c.tiers.levels[1];
+  EXPECT_EQ(gold.threshold, 200000);
+  EXPECT_EQ(gold.downgrade_to, "silver");
+  EXPECT_EQ(gold.benefits.earn_multiplier, Decimal{1'500'000});
+  EXPECT_TRUE(gold.benefits.free_shipping);
+  EXPECT_EQ(gold.benefits.early_access_hours, 24);
+  EXPECT_EQ(gold.benefits.birthday_bonus_points, 500);
+  EXPECT_EQ(gold.benefits.perks, (std::vector<std::string>{"lounge", "concierge"}));
+  EXPECT_EQ(gold.benefits.reward_ids, (std::vector<std::string>{"gold-mug"}));
   EXPECT_EQ(c.referrals_json, R"({"enabled":true,"note":null,"referrer_points":500})");
 }
 
@@ -422,8 +459,76 @@ const ErrorCase kErrorCases[] = {
      "earning: {}\n...\n,\n",
      {{"", 3, 1, "expected one document, found 2 (remove the extra '---')"}}},
     {"SlotOfTheWrongType",
-     "tiers: {gold: 1}\n",
-     {{"tiers", 1, 8, "expected a list, got a mapping"}}},
+     "rewards: {gold: 1}\n",
+     {{"rewards", 1, 10, "expected a list, got a mapping"}}},
+    // Tiers (docs/tiers.md).
+    {"TiersAreAMapping", "tiers: [gold]\n", {{"tiers", 1, 8, "expected a mapping, got a list"}}},
+    {"TierThresholdsMustRise",
+     "tiers:\n  levels:\n    - {id: silver, name: Silver, threshold: '500.00'}\n"
+     "    - {id: gold, name: Gold, threshold: '200.00'}\n",
+     {{"tiers.levels[1].threshold", 4, 41,
+       "threshold is lower than that of tier 'silver', the tier before it; thresholds must rise "
+       "strictly with the tiers (lowest tier first)"}}},
+    {"TierThresholdsMustNotOverlap",
+     "tiers:\n  metric: orders\n  levels:\n    - {id: silver, name: Silver, threshold: 5}\n"
+     "    - {id: gold, name: Gold, threshold: 5}\n",
+     {{"tiers.levels[1].threshold", 5, 41,
+       "threshold overlaps tier 'silver': both qualify at the same value; thresholds must rise "
+       "strictly with the tiers (lowest tier first)"}}},
+    {"TierMultiplierMustBePositive",
+     "tiers:\n  levels:\n    - {id: gold, name: Gold, threshold: 1, benefits: {earn_multiplier: "
+     "0}}\n",
+     {{"tiers.levels[0].benefits.earn_multiplier", 3, 72,
+       "expected a number greater than 0 and at most 1000000 with at most 6 decimal places, like "
+       "1 or 1.5, got '0'"}}},
+    {"TierMultiplierMustNotBeNegative",
+     "tiers:\n  levels:\n    - {id: gold, name: Gold, threshold: 1, benefits: {earn_multiplier: "
+     "-2}}\n",
+     {{"tiers.levels[0].benefits.earn_multiplier", 3, 72,
+       "expected a number greater than 0 and at most 1000000 with at most 6 decimal places, like "
+       "1 or 1.5, got '-2'"}}},
+    {"TierIdUsedTwice",
+     "tiers:\n  levels:\n    - {id: gold, name: Silver, threshold: 1}\n"
+     "    - {id: gold, name: Gold, threshold: 2}\n",
+     {{"tiers.levels[1].id", 4, 12, "duplicate tier id 'gold' (already used by tiers.levels[0])"}}},
+    {"TierNameUsedTwice",
+     "tiers:\n  levels:\n    - {id: silver, name: Gold, threshold: 1}\n"
+     "    - {id: gold, name: Gold, threshold: 2}\n",
+     {{"tiers.levels[1].name", 4, 24,
+       "duplicate tier name 'Gold' (already used by tiers.levels[0])"}}},
+    {"TierDowngradeTargetMustExist",
+     "tiers:\n  levels:\n    - {id: silver, name: Silver, threshold: 1}\n"
+     "    - {id: gold, name: Gold, threshold: 2, downgrade_to: bronze}\n",
+     {{"tiers.levels[1].downgrade_to", 4, 58,
+       "downgrade target 'bronze' is not a tier of this program"}}},
+    {"TierDowngradeTargetMustBeLower",
+     "tiers:\n  levels:\n    - {id: silver, name: Silver, threshold: 1, downgrade_to: gold}\n"
+     "    - {id: gold, name: Gold, threshold: 2}\n",
+     {{"tiers.levels[0].downgrade_to", 3, 62,
+       "downgrade target 'gold' must be a lower tier than 'silver'"}}},
+    {"TierExpressionIsAnIntOverTheWindowMetrics",
+     "tiers:\n  metric: expression\n  expression: member.total_spent\n"
+     "  levels: [{id: gold, name: Gold, threshold: 1}]\n",
+     {{"tiers.expression", 3, 15, ""}}},
+    {"TierExpressionOnlyForMetricExpression",
+     "tiers:\n  metric: points\n  expression: member.orders_count\n",
+     {{"tiers.expression", 3, 3,
+       "expression applies only to metric: expression; this program has metric: points"}}},
+    {"TierWindowMonthsOnlyForRollingWindows",
+     "tiers:\n  window: calendar_year\n  window_months: 6\n",
+     {{"tiers.window_months", 3, 3,
+       "window_months applies only to window: rolling_months, not to window: calendar_year"}}},
+    {"TierRollingWindowLimit",
+     "tiers:\n  window: rolling_months\n  window_months: 37\n",
+     {{"tiers.window_months", 3, 18, "expected an integer from 1 to 36, got 37"}}},
+    {"TierGracePeriodsLimit",
+     "tiers:\n  downgrade: {grace_periods: 6}\n",
+     {{"tiers.downgrade.grace_periods", 2, 30, "expected an integer from 0 to 5, got 6"}}},
+    {"TierSpendThresholdInTheCurrency",
+     "tiers:\n  levels: [{id: gold, name: Gold, threshold: '1.005'}]\n",
+     {{"tiers.levels[0].threshold", 2, 46,
+       "expected an amount in USD with at most 2 decimal places, like \"50.00\" (at most "
+       "1000000000), got '1.005'"}}},
 };
 
 class ConfigErrors : public ::testing::TestWithParam<ErrorCase> {};
@@ -571,6 +676,10 @@ TEST(ConfigSchema, KnowsExactlyTheParsersKeys) {
       {"earn_rules[]", schema["$defs"]["earn_rule"]},
       {"earn_rules[].member_cap", schema["$defs"]["member_cap"]},
       {"earn_rules[].global_cap", schema["$defs"]["global_cap"]},
+      {"tiers", props["tiers"]},
+      {"tiers.downgrade", props["tiers"]["properties"]["downgrade"]},
+      {"tiers.levels[]", schema["$defs"]["tier_level"]},
+      {"tiers.levels[].benefits", schema["$defs"]["tier_benefits"]},
   };
   ASSERT_EQ(config_document_keys().size(), objects.size());
   for (const ConfigObjectKeys& parser : config_document_keys()) {
@@ -600,6 +709,14 @@ TEST(ConfigSchema, EnumsListTheParsersNames) {
             (std::vector<std::string>{
                 to_string(ExpiryMode::kNone), to_string(ExpiryMode::kAfterEarn),
                 to_string(ExpiryMode::kRolling), to_string(ExpiryMode::kFixedDate)}));
+  EXPECT_EQ(names(schema["properties"]["tiers"]["properties"]["metric"]),
+            (std::vector<std::string>{to_string(TierMetric::kSpend), to_string(TierMetric::kPoints),
+                                      to_string(TierMetric::kOrders),
+                                      to_string(TierMetric::kExpression)}));
+  EXPECT_EQ(names(schema["properties"]["tiers"]["properties"]["window"]),
+            (std::vector<std::string>{to_string(TierWindowKind::kCalendarYear),
+                                      to_string(TierWindowKind::kRollingMonths),
+                                      to_string(TierWindowKind::kLifetime)}));
   EXPECT_EQ(names(schema["$defs"]["member_cap"]["properties"]["period"]),
             (std::vector<std::string>{to_string(CapPeriod::kDay), to_string(CapPeriod::kWeek),
                                       to_string(CapPeriod::kMonth), to_string(CapPeriod::kYear),

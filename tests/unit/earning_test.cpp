@@ -427,6 +427,19 @@ TEST(EarningGates, ConditionDecides) {
   EXPECT_EQ(skips_of(evaluate(*config, o)).at("web-only"), "condition_false");
 }
 
+// order.eligible_spend is what the policy makes eligible (after the order
+// discount, without shipping), whatever the caller left in the view.
+TEST(EarningGates, ConditionsReadTheEligibleSpendThePolicyComputed) {
+  EarnRule r = fixed("eligible-50", 50);
+  r.condition = "order.eligible_spend >= 50.00";
+  auto config = compile({r});
+  Order enough({{"a", "misc", 1, 5500}}, 500, 1000);      // 50.00 eligible
+  Order not_enough({{"a", "misc", 1, 5500}}, 600, 5000);  // 49.00 eligible, 104.00 total
+  not_enough.order.eligible_spend_minor = 999'999;        // ignored
+  EXPECT_EQ(evaluate(*config, enough).total_points, 50);
+  EXPECT_EQ(skips_of(evaluate(*config, not_enough)).at("eligible-50"), "condition_false");
+}
+
 TEST(EarningGates, WindowInProgramTimeZoneAcrossDst) {
   // DST starts in New York on 2026-03-08 at 02:00 (clocks jump to 03:00). A
   // promotion from local 2026-03-07 00:00 to local 2026-03-09 00:00 lasts 47 hours.

@@ -42,7 +42,7 @@ struct OrderView {
   int64_t discount_minor = 0;
   int64_t shipping_minor = 0;
   int64_t tax_minor = 0;
-  int64_t eligible_spend_minor = 0;  // computed by the caller (e.g. excluding gift cards)
+  int64_t eligible_spend_minor = 0;  // set by evaluate_order from the eligible-spend policy
   std::string_view currency;
   std::string_view channel;
   Instant placed_at;

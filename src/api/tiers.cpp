@@ -1,0 +1,175 @@
+// Member tiers (docs/tiers.md): the member's tier with progress to the next,
+// its history, and manual assignment by an admin.
+#include <fmt/format.h>
+
+#include "api/routes.h"
+#include "api/support.h"
+#include "common/json_writer.h"
+#include "engine/tier_commands.h"
+#include "http/json_decode.h"
+
+namespace loyalty::api {
+
+namespace {
+
+constexpr size_t kMaxTierIdLength = 64;
+constexpr size_t kMaxTierReasonLength = 500;
+
+void write_instant_or_null(JsonWriter& w, std::string_view key, std::optional<Instant> at) {
+  if (at) {
+    w.field(key, format_rfc3339(*at));
+  } else {
+    w.field_null(key);
+  }
+}
+
+void write_level(JsonWriter& w, const TierLevel& level) {
+  const TierBenefits& b = level.benefits;
+  w.begin_object().field("id", level.id).field("name", level.name);
+  w.field("threshold", level.threshold);
+  w.key("benefits").begin_object();
+  w.key("earn_multiplier").raw(format_decimal(b.earn_multiplier));
+  w.field("free_shipping", b.free_shipping)
+      .field("early_access", b.early_access_hours > 0)
+      .field("early_access_hours", b.early_access_hours)
+      .field("birthday_bonus_points", b.birthday_bonus_points);
+  w.key("perks").begin_array();
+  for (const std::string& p : b.perks) w.value(p);
+  w.end_array().key("rewards").begin_array();
+  for (const std::string& r : b.reward_ids) w.value(r);
+  w.end_array().end_object().end_object();
+}
+
+void write_level_or_null(JsonWriter& w, std::string_view key, const TierConfig& config, int level) {
+  w.key(key);
+  if (level < 0) {
+    w.null();
+  } else {
+    write_level(w, config.levels[static_cast<size_t>(level)]);
+  }
+}
+
+std::string tier_view_json(const engine::MemberTierView& v) {
+  const TierConfig& config = v.config->tiers;
+  JsonWriter w;
+  w.begin_object().field("member_id", format_id(v.member_id));
+  w.field("tiers_enabled", config.enabled());
+  write_level_or_null(w, "tier", config, level_index(config, v.state.tier_id));
+  if (config.enabled()) {
+    w.field("since", format_rfc3339(v.state.since));
+  } else {
+    w.field_null("since");
+  }
+  write_instant_or_null(w, "guaranteed_until", v.state.guaranteed_until);
+  w.field("source", to_string(v.state.source));
+  if (v.state.source == TierSource::kManual) {
+    w.key("manual").begin_object().field("reason", v.state.manual_reason);
+    write_instant_or_null(w, "expires_at", v.state.manual_expires_at);
+    w.field("actor", v.state.actor).end_object();
+  } else {
+    w.field_null("manual");
+  }
+  w.key("metric").begin_object().field("kind", to_string(config.metric));
+  w.field("value", v.progress.value)
+      .field("spend_minor", v.metrics.spend_minor)
+      .field("points", v.metrics.points)
+      .field("orders", v.metrics.orders)
+      .field("currency", v.currency)
+      .field("window", to_string(config.window.kind));
+  write_instant_or_null(w, "window_start", v.window_start);
+  write_instant_or_null(w, "window_end", v.window_end);
+  w.end_object();
+  w.key("progress").begin_object();
+  write_level_or_null(w, "next_tier", config, v.progress.next_level);
+  if (v.progress.next_level >= 0) {
+    w.field("remaining", v.progress.remaining);
+  } else {
+    w.field_null("remaining");
+  }
+  write_instant_or_null(
+      w, "deadline", v.progress.next_level >= 0 ? v.progress.deadline : std::optional<Instant>());
+  w.field("message", v.message).end_object();
+  w.end_object();
+  return w.take();
+}
+
+Result<engine::SetMemberTier> decode_set_member_tier(std::string_view body, ProgramId program,
+                                                     MemberId member, std::string_view actor) {
+  LOYALTY_ASSIGN_OR_RETURN(http::JsonObject o,
+                           http::parse_object(body, {"tier", "reason", "expires_at", "actor"}));
+  engine::SetMemberTier c;
+  c.program_id = program;
+  c.member_id = member;
+  LOYALTY_ASSIGN_OR_RETURN(c.tier_id, o.required_string("tier", kMaxTierIdLength));
+  LOYALTY_ASSIGN_OR_RETURN(c.reason, o.required_string("reason", kMaxTierReasonLength));
+  LOYALTY_ASSIGN_OR_RETURN(c.expires_at, o.optional_instant("expires_at"));
+  LOYALTY_ASSIGN_OR_RETURN(auto person, o.optional_string("actor", kMaxTierReasonLength, 1));
+  c.actor = person ? fmt::format("{}:{}", actor, *person) : std::string(actor);
+  return c;
+}
+
+}  // namespace
+
+void get_member_tier(http::RequestContext& ctx, const http::Responder& respond) {
+  auto id = path_id<MemberTag>(ctx, 0);
+  if (!id) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
+  const Instant now = ctx.services->clock->now();
+  respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
+    auto view = engine::read_member_tier(s, program_of(ctx), *id, now);
+    if (!view.ok() && view.status().code() == ErrorCode::kNotFound) {
+      return not_found("member", ctx.param(0));
+    }
+    LOYALTY_RETURN_IF_ERROR(view.status());
+    return http::Response{200, "application/json", tier_view_json(*view), {}};
+  });
+}
+
+void list_member_tier_history(http::RequestContext& ctx, const http::Responder& respond) {
+  auto id = path_id<MemberTag>(ctx, 0);
+  if (!id) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
+  if (Status st = ctx.query.check_allowed({"limit", "cursor"}); !st.ok()) {
+    return respond_error(ctx, respond, st);
+  }
+  auto page = cursor_page<store::TierHistoryTag>(ctx.query);
+  if (!page.ok()) return respond_error(ctx, respond, page.status());
+  respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
+    const ProgramId program = program_of(ctx);
+    LOYALTY_ASSIGN_OR_RETURN(std::optional<Member> member, s.find_member(program, *id));
+    if (!member) return not_found("member", ctx.param(0));
+    LOYALTY_ASSIGN_OR_RETURN(auto entries,
+                             s.list_tier_history(program, *id, page->cursor, page->limit + 1));
+    std::string body = list_json(
+        entries, page->limit,
+        [](JsonWriter& w, const store::TierHistoryEntry& e) {
+          w.begin_object()
+              .field("id", format_id(e.id))
+              .field("change", to_string(e.change))
+              .field("from_tier", e.from_tier)
+              .field("to_tier", e.to_tier)
+              .field("metric_value", e.metric_value);
+          write_instant_or_null(w, "guaranteed_until", e.guaranteed_until);
+          w.field("reason", e.reason)
+              .field("actor", e.actor)
+              .field("occurred_at", format_rfc3339(e.occurred_at))
+              .end_object();
+        },
+        [](const store::TierHistoryEntry& e) { return e.id; });
+    return http::Response{200, "application/json", std::move(body), {}};
+  });
+}
+
+void put_member_tier(http::RequestContext& ctx, const http::Responder& respond) {
+  auto id = path_id<MemberTag>(ctx, 0);
+  if (!id) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
+  auto command = decode_set_member_tier(ctx.body, program_of(ctx), *id, actor_of(ctx));
+  if (!command.ok()) return respond_error(ctx, respond, command.status());
+  Write write;
+  write.body = std::move(command).value();
+  write.success_status = 200;
+  write.encode = [](const engine::Outcome& outcome, bool) {
+    return tier_view_json(std::get<engine::MemberTierView>(outcome.value));
+  };
+  submit_write(ctx, respond, std::move(write));
+}
+
+}  // namespace loyalty::api

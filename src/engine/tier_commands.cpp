@@ -1,0 +1,261 @@
+#include "engine/tier_commands.h"
+
+#include <date/tz.h>
+
+#include <vector>
+
+#include "common/assert.h"
+#include "common/json_writer.h"
+#include "domain/earning.h"
+#include "engine/engine.h"
+#include "engine/outbox.h"
+#include "engine/rule_context.h"
+
+namespace loyalty::engine {
+namespace {
+
+using store::StoreSession;
+
+// What the tier decisions need about a program, from the engine's cache or read.
+struct TierSetup {
+  std::shared_ptr<const ProgramConfig> config;
+  const CompiledTiers* tiers = nullptr;
+  const date::time_zone* zone = nullptr;
+};
+
+TierMetrics difference(const TierMetrics& after, const TierMetrics& before) {
+  return TierMetrics{after.spend_minor - before.spend_minor, after.points - before.points,
+                     after.orders - before.orders};
+}
+
+struct MemberMetric {
+  TierMetrics metrics;
+  int64_t value = 0;
+};
+
+// The member's metric over the window containing `now`: one range read of
+// at most the window's months (all of them for lifetime).
+Result<MemberMetric> window_metric(StoreSession& s, const TierSetup& t, ProgramId program,
+                                   MemberId member, Instant now) {
+  const MonthIndex month = month_of(t.zone, now);
+  const WindowMonths w = window_months(t.config->tiers.window, month);
+  LOYALTY_ASSIGN_OR_RETURN(auto buckets, s.tier_metric_buckets(program, member, w.first));
+  MemberMetric out;
+  out.metrics = sum_window(t.config->tiers.window, buckets, month);
+  out.value = metric_value(*t.tiers, out.metrics);
+  return out;
+}
+
+MemberTierState initial_state(Instant now) {
+  MemberTierState s;
+  s.since = now;
+  s.actor = "system";
+  return s;
+}
+
+std::string_view event_type_of(const TierConfig& config, const MemberTierState& before,
+                               const TierDecision& d) {
+  const int from = level_index(config, before.tier_id);
+  const int to = level_index(config, d.next.tier_id);
+  if (to > from) return "tier.upgraded";
+  if (to < from) return "tier.downgraded";
+  return "tier.renewed";
+}
+
+// Stores a decision: the state, and for a change its history row and outbox event.
+Status record_decision(StoreSession& s, const TierConfig& config, ProgramId program,
+                       MemberId member, const MemberTierState& before, const TierDecision& d,
+                       int64_t value, Instant now) {
+  if (d.next == before && d.change == TierChange::kNone) return {};
+  LOYALTY_RETURN_IF_ERROR(s.save_member_tier(program, member, d.next, now));
+  if (d.change == TierChange::kNone) return {};
+  store::TierHistoryEntry h;
+  h.program_id = program;
+  h.member_id = member;
+  h.change = d.change;
+  h.from_tier = before.tier_id;
+  h.to_tier = d.next.tier_id;
+  h.metric_value = value;
+  h.guaranteed_until = d.next.guaranteed_until;
+  h.reason = d.next.source == TierSource::kManual ? d.next.manual_reason : "";
+  h.actor = d.next.actor;
+  h.occurred_at = now;
+  LOYALTY_ASSIGN_OR_RETURN(store::TierHistoryId id, s.insert_tier_history(h));
+  JsonWriter w;
+  w.begin_object()
+      .field("member_id", format_id(member))
+      .field("history_id", format_id(id))
+      .field("from_tier", before.tier_id)
+      .field("to_tier", d.next.tier_id)
+      .field("change", to_string(d.change))
+      .field("source", to_string(d.next.source))
+      .field("metric_value", value);
+  if (d.next.guaranteed_until) {
+    w.field("guaranteed_until", format_rfc3339(*d.next.guaranteed_until));
+  } else {
+    w.field_null("guaranteed_until");
+  }
+  if (!h.reason.empty()) w.field("reason", h.reason);
+  w.field("actor", h.actor).field("occurred_at", format_rfc3339(now)).end_object();
+  auto event =
+      s.append_outbox_event(program, member, event_type_of(config, before, d), w.take(), now);
+  return event.ok() ? Status() : event.status();
+}
+
+Result<TierSetup> cached_setup(StoreSession& s, ProgramCache& programs, const Program& program) {
+  TierSetup t;
+  LOYALTY_ASSIGN_OR_RETURN(auto compiled, programs.get_compiled(s, program));
+  LOYALTY_ASSIGN_OR_RETURN(t.config, programs.get_config(s, program.id));
+  // The compiled config is cached per config version and kept by the cache.
+  t.tiers = &compiled->tiers();
+  t.zone = compiled->time_zone();
+  return t;
+}
+
+MemberTierView view_of(const Program& program, const TierSetup& t, MemberId member,
+                       const std::optional<MemberTierState>& stored, const MemberMetric& metric,
+                       Instant now) {
+  MemberTierView v;
+  v.member_id = member;
+  v.config = t.config;
+  v.currency = program.currency;
+  v.currency_exponent = currency_exponent(program.currency).value_or(2);
+  v.stored = stored.has_value();
+  const TierConfig& tiers = t.config->tiers;
+  v.state = effective_state(tiers, stored.value_or(initial_state(now)), metric.value, t.zone, now);
+  v.metrics = metric.metrics;
+  if (tiers.window.kind != TierWindowKind::kLifetime) {
+    const WindowMonths w = window_months(tiers.window, month_of(t.zone, now));
+    v.window_start = month_start(t.zone, w.first);
+    v.window_end = month_start(t.zone, MonthIndex{w.last.value + 1});
+  }
+  v.progress = progress(tiers, v.state, metric.value, t.zone, now);
+  v.message = progress_message(tiers, v.progress, v.currency, v.currency_exponent, t.zone);
+  return v;
+}
+
+}  // namespace
+
+TierMetrics order_tier_metrics(const Order& order, const EligibleSpendPolicy& policy) {
+  if (!order.paid_at || order.status == OrderStatus::kCancelled ||
+      order.status == OrderStatus::kReturned) {
+    return {};
+  }
+  TierMetrics m;
+  m.points = points_standing(order);
+  const int64_t paid = order.total_minor;
+  const int64_t kept = paid - order.refunded_minor;
+  LOYALTY_ASSERT(kept >= 0);
+  m.orders = kept > 0 || paid == 0 ? 1 : 0;
+  // Eligible spend per the policy (no attributes needed: spend reads none).
+  std::vector<rules::ItemView> items(order.items.size());
+  for (size_t k = 0; k < order.items.size(); ++k) {
+    const OrderItem& i = order.items[k];
+    items[k] =
+        rules::ItemView{i.sku, i.name, i.category, i.quantity, i.unit_price_minor, i.net_minor, {}};
+  }
+  rules::OrderView view;
+  view.total_minor = order.total_minor;
+  view.subtotal_minor = order.subtotal_minor;
+  view.discount_minor = order.discount_minor;
+  view.shipping_minor = order.shipping_minor;
+  view.tax_minor = order.tax_minor;
+  view.items = items;
+  std::vector<int64_t> per_item(items.size(), 0);
+  const int64_t eligible = eligible_spend(policy, view, per_item);
+  m.spend_minor =
+      paid == 0 ? eligible : static_cast<int64_t>(static_cast<__int128>(eligible) * kept / paid);
+  return m;
+}
+
+Status update_tier_for_order(StoreSession& s, ProgramCache& programs, const Program& program,
+                             const Order* before, const Order& after, Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
+  if (!config->tiers.enabled() || !after.member_id.valid()) return {};
+  const EligibleSpendPolicy& policy = config->earning.eligible_spend;
+  // A claimed guest order counted for nobody before.
+  const bool same_member = before != nullptr && before->member_id == after.member_id;
+  const TierMetrics was = same_member ? order_tier_metrics(*before, policy) : TierMetrics{};
+  const TierMetrics delta = difference(order_tier_metrics(after, policy), was);
+  if (delta == TierMetrics{}) return {};
+  LOYALTY_ASSERT(after.paid_at.has_value() || (before != nullptr && before->paid_at));
+  LOYALTY_ASSIGN_OR_RETURN(TierSetup t, cached_setup(s, programs, program));
+  const Instant paid_at = after.paid_at ? *after.paid_at : *before->paid_at;
+  LOYALTY_RETURN_IF_ERROR(
+      s.add_tier_metrics(program.id, after.member_id, month_of(t.zone, paid_at), delta));
+  LOYALTY_ASSIGN_OR_RETURN(MemberMetric metric,
+                           window_metric(s, t, program.id, after.member_id, now));
+  LOYALTY_ASSIGN_OR_RETURN(auto stored, s.find_member_tier(program.id, after.member_id));
+  const MemberTierState state = stored.value_or(initial_state(now));
+  const TierDecision d = decide_on_event(config->tiers, state, metric.value, t.zone, now);
+  if (!stored && d.change == TierChange::kNone) return {};  // still no tier: no row yet
+  return record_decision(s, config->tiers, program.id, after.member_id, state, d, metric.value,
+                         now);
+}
+
+Result<std::string> tier_for_earning(StoreSession& s, ProgramCache& programs,
+                                     const Program& program, MemberId member, Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
+  if (!config->tiers.enabled()) return std::string();
+  LOYALTY_ASSIGN_OR_RETURN(auto stored, s.find_member_tier(program.id, member));
+  if (!stored) return std::string();
+  if (stored->source != TierSource::kManual || !stored->manual_expires_at ||
+      *stored->manual_expires_at > now) {
+    return stored->tier_id;
+  }
+  // A lapsed manual tier: what the metric gives now.
+  LOYALTY_ASSIGN_OR_RETURN(TierSetup t, cached_setup(s, programs, program));
+  LOYALTY_ASSIGN_OR_RETURN(MemberMetric metric, window_metric(s, t, program.id, member, now));
+  return effective_state(config->tiers, *stored, metric.value, t.zone, now).tier_id;
+}
+
+Result<MemberTierView> set_member_tier(StoreSession& s, ProgramCache& programs,
+                                       const SetMemberTier& c, Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, c.program_id));
+  LOYALTY_ASSIGN_OR_RETURN(auto member, s.find_member(program.id, c.member_id));
+  if (!member)
+    return Status(ErrorCode::kNotFound, "member " + format_id(c.member_id) + " not found");
+  LOYALTY_ASSIGN_OR_RETURN(TierSetup t, cached_setup(s, programs, program));
+  LOYALTY_ASSIGN_OR_RETURN(auto stored, s.find_member_tier(program.id, c.member_id));
+  const MemberTierState state = stored.value_or(initial_state(now));
+  LOYALTY_ASSIGN_OR_RETURN(TierDecision d, assign_tier(t.config->tiers, state, c.tier_id, c.reason,
+                                                       c.expires_at, c.actor, now));
+  LOYALTY_ASSIGN_OR_RETURN(MemberMetric metric, window_metric(s, t, program.id, c.member_id, now));
+  LOYALTY_RETURN_IF_ERROR(
+      record_decision(s, t.config->tiers, program.id, c.member_id, state, d, metric.value, now));
+  return view_of(program, t, c.member_id, d.next, metric, now);
+}
+
+Result<MemberTierView> read_member_tier(StoreSession& s, ProgramId program_id, MemberId member,
+                                        Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(auto program, s.find_program(program_id));
+  if (!program) return Status(ErrorCode::kNotFound, "program " + format_id(program_id));
+  LOYALTY_ASSIGN_OR_RETURN(auto found, s.find_member(program_id, member));
+  if (!found) return Status(ErrorCode::kNotFound, "member " + format_id(member) + " not found");
+  TierSetup t;
+  LOYALTY_ASSIGN_OR_RETURN(auto stored_config, s.latest_config(program_id));
+  if (stored_config) {
+    LOYALTY_ASSIGN_OR_RETURN(ProgramConfig parsed, parse_stored_config(*program, *stored_config));
+    t.config = std::make_shared<const ProgramConfig>(std::move(parsed));
+  } else {
+    t.config = std::make_shared<const ProgramConfig>();
+  }
+  LOYALTY_ASSIGN_OR_RETURN(
+      CompiledTiers compiled,
+      compile_tiers(t.config->tiers, currency_exponent(program->currency).value_or(2)));
+  t.tiers = &compiled;
+  try {
+    t.zone = date::locate_zone(program->timezone);
+  } catch (const std::exception&) {
+    return Status(ErrorCode::kInternal, "unknown time zone '" + program->timezone + "'");
+  }
+  MemberMetric metric;
+  std::optional<MemberTierState> state;
+  if (t.config->tiers.enabled()) {
+    LOYALTY_ASSIGN_OR_RETURN(metric, window_metric(s, t, program_id, member, now));
+    LOYALTY_ASSIGN_OR_RETURN(state, s.find_member_tier(program_id, member));
+  }
+  return view_of(*program, t, member, state, metric, now);
+}
+
+}  // namespace loyalty::engine

@@ -1,0 +1,80 @@
+// Tiers in the engine (docs/tiers.md): the incremental path that keeps each
+// member's tier metric buckets current as orders change and upgrades at once,
+// manual assignment by an admin, and the member's tier view for the API.
+// Everything runs in the caller's write transaction (or read transaction for
+// the view): the bucket, the tier, its history row and its outbox event commit
+// together or not at all.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/ids.h"
+#include "common/result.h"
+#include "common/time.h"
+#include "domain/order.h"
+#include "domain/program.h"
+#include "domain/tiers.h"
+#include "store/store.h"
+
+namespace loyalty::engine {
+
+class ProgramCache;
+
+// What an order adds to its member's tier metric: once paid and until
+// cancelled or returned, its eligible spend (per the earning policy) in
+// proportion to what was paid and not refunded (rounded down), the points it
+// earned net of reversals and write-offs, and 1 order unless fully refunded.
+TierMetrics order_tier_metrics(const Order& order, const EligibleSpendPolicy& policy);
+
+// The incremental path, after an order changed from `before` (null for a new
+// or just claimed order) to `after`: adds the difference of their
+// order_tier_metrics to the bucket of the month the order was paid in, then
+// re-decides the member's tier (decide_on_event: an upgrade at once, a
+// downgrade only with downgrade.on_refund) and records a change in the history
+// and the outbox. Nothing is read or written when the program has no tiers or
+// the order's contribution did not change.
+Status update_tier_for_order(store::StoreSession& s, ProgramCache& programs, const Program& program,
+                             const Order* before, const Order& after, Instant now);
+
+// The tier id whose earn multiplier the member's earnings use now ("" = none).
+Result<std::string> tier_for_earning(store::StoreSession& s, ProgramCache& programs,
+                                     const Program& program, MemberId member, Instant now);
+
+// PUT /v1/members/{id}/tier: an admin assigns a tier with a reason and an
+// optional expiry. kNotFound for an unknown member, kUnknownTier for a tier the
+// active configuration does not define.
+struct SetMemberTier {
+  ProgramId program_id;
+  MemberId member_id;
+  std::string tier_id;
+  std::string reason;
+  std::optional<Instant> expires_at;
+  std::string actor;
+};
+
+// A member's tier as GET /v1/members/{id}/tier shows it.
+struct MemberTierView {
+  MemberId member_id;
+  std::shared_ptr<const ProgramConfig> config;
+  std::string currency;
+  int currency_exponent = 2;
+  MemberTierState state;  // effective (a lapsed manual tier shows what the metric gives)
+  bool stored = false;    // false: the member never had a tier state
+  TierMetrics metrics;    // counted over the window containing now
+  std::optional<Instant> window_start;  // unset for lifetime
+  std::optional<Instant> window_end;    // exclusive; unset for lifetime
+  TierProgress progress;
+  std::string message;  // progress_message
+};
+
+Result<MemberTierView> set_member_tier(store::StoreSession& s, ProgramCache& programs,
+                                       const SetMemberTier& command, Instant now);
+
+// The view from a read transaction (no engine cache: reads the program and its
+// active configuration). kNotFound for an unknown member.
+Result<MemberTierView> read_member_tier(store::StoreSession& s, ProgramId program, MemberId member,
+                                        Instant now);
+
+}  // namespace loyalty::engine
