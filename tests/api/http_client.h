@@ -56,6 +56,10 @@ class HttpClient {
   HttpResponse request(std::string_view method, std::string_view target, std::string_view body = {},
                        const Headers& headers = {}) {
     namespace http = boost::beast::http;
+    // A kept-alive connection may have been closed by the server while idle
+    // (kReadTimeout); like any HTTP client, send once more on a new one when
+    // the old one fails before a response arrived.
+    const bool reused = stream_ != nullptr;
     connect_if_needed();
     http::request<http::string_body> req;
     req.method_string(boost::beast::string_view(method.data(), method.size()));
@@ -71,9 +75,15 @@ class HttpClient {
     if (!body.empty() && !has_content_type) req.set(http::field::content_type, "application/json");
     req.body() = std::string(body);
     req.prepare_payload();
-    stream_->expires_after(std::chrono::seconds(60));
-    http::write(*stream_, req);
-    HttpResponse out = read_response();
+    HttpResponse out;
+    try {
+      out = exchange(req);
+    } catch (const boost::system::system_error& e) {
+      if (!reused || !closed_by_peer(e.code())) throw;
+      close();
+      connect_if_needed();
+      out = exchange(req);
+    }
     if (out.header("connection") == "close") close();
     return out;
   }
@@ -143,6 +153,17 @@ class HttpClient {
       }
     }
     return true;
+  }
+
+  HttpResponse exchange(const boost::beast::http::request<boost::beast::http::string_body>& req) {
+    stream_->expires_after(std::chrono::seconds(60));
+    boost::beast::http::write(*stream_, req);
+    return read_response();
+  }
+
+  static bool closed_by_peer(const boost::system::error_code& ec) {
+    return ec == boost::beast::http::error::end_of_stream || ec == boost::asio::error::eof ||
+           ec == boost::asio::error::connection_reset || ec == boost::asio::error::broken_pipe;
   }
 
   void connect_if_needed() {
