@@ -71,14 +71,22 @@ class ApiTest : public ::testing::Test {
     return {{"Authorization", "Bearer " + key}, {"Idempotency-Key", idempotency_key}};
   }
 
-  ProgramHandle create_program(const std::string& name = "Shop",
-                               const std::string& extra_json = "") {
-    std::string body = R"({"name":")" + name + R"(","currency":"USD","timezone":"Europe/Berlin")" +
-                       extra_json + "}";
+  ProgramHandle create_program(const std::string& name = "Shop", const std::string& extra_json = "",
+                               const std::string& timezone = "Europe/Berlin") {
+    std::string body = R"({"name":")" + name + R"(","currency":"USD","timezone":")" + timezone +
+                       "\"" + extra_json + "}";
     HttpResponse r = client().post("/v1/programs", body, auth(kAdminToken));
     EXPECT_EQ(r.status, 201) << r.body;
     Json j(r.body);
     return ProgramHandle{j.str("/program/id"), j.str("/api_key/secret"), j.str("/api_key/id")};
+  }
+
+  // Stores a new configuration version (JSON, or YAML when `yaml`); expects 201.
+  void put_config(const ProgramHandle& p, const std::string& document, bool yaml = false) {
+    Headers headers = auth(p.key);
+    if (yaml) headers.emplace_back("Content-Type", "application/yaml");
+    HttpResponse r = client().request("PUT", "/v1/programs/" + p.id + "/config", document, headers);
+    EXPECT_EQ(r.status, 201) << r.body;
   }
 
   std::string enroll(const ProgramHandle& p, const std::string& external_id,

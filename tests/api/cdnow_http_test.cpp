@@ -82,16 +82,9 @@ TEST_F(CdnowHttp, SampleTotalsOverHttpEqualTheIndependentComputation) {
   const sim::Totals want = sim::expected_totals(orders, sim::kCdnowEnd);
 
   clock_.set(sim::midnight_utc(LocalDate{1997, 1, 1}));
-  HttpResponse created = client().post(
-      "/v1/programs", R"({"name":"CDNOW","currency":"USD","timezone":"UTC"})", auth(kAdminToken));
-  ASSERT_EQ(created.status, 201) << created.body;
-  const std::string program = Json(created.body).str("/program/id");
-  const Headers key = auth(Json(created.body).str("/api_key/secret"));
-  Headers yaml = key;
-  yaml.emplace_back("Content-Type", "application/yaml");
-  HttpResponse configured = client().request("PUT", "/v1/programs/" + program + "/config",
-                                             sim::kCdnowProgramConfig, yaml);
-  ASSERT_EQ(configured.status, 201) << configured.body;
+  const ProgramHandle program = create_program("CDNOW", "", "UTC");
+  const Headers key = auth(program.key);
+  put_config(program, sim::kCdnowProgramConfig, /*yaml=*/true);
 
   auto reader_or = store::open_session(db_url_);
   ASSERT_TRUE(reader_or.ok()) << reader_or.status().message();

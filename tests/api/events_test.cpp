@@ -29,9 +29,7 @@ class EventsApi : public ApiTest {
   void SetUp() override {
     ApiTest::SetUp();
     program_ = create_program();
-    HttpResponse r = client().request("PUT", "/v1/programs/" + program_.id + "/config", kConfig,
-                                      auth(program_.key));
-    ASSERT_EQ(r.status, 201) << r.body;
+    put_config(program_, kConfig);
     member_ = enroll(program_, "cust-1");
   }
 

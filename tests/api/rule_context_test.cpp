@@ -34,9 +34,7 @@ class RuleContextApi : public ApiTest {
   void SetUp() override {
     ApiTest::SetUp();
     program_ = create_program();
-    HttpResponse r = client().request("PUT", "/v1/programs/" + program_.id + "/config", kConfig,
-                                      auth(program_.key));
-    ASSERT_EQ(r.status, 201) << r.body;
+    put_config(program_, kConfig);
   }
 
   std::string enroll_with(const std::string& external_id, const std::string& attributes) {
