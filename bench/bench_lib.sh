@@ -1,5 +1,26 @@
-# Helpers shared by bench/run_core_bench.sh and bench/run_order_bench.sh (sourced).
-# The sourcing script sets WORK, FIGURES, LOYALTYD and SERVER_PID="" first.
+# Helpers shared by bench/run_core_bench.sh, run_order_bench.sh and
+# run_import_bench.sh (sourced). The sourcing script sets ROOT and BUILD_DIR,
+# then calls bench_init.
+
+# bench_init NAME TARGET...: builds the targets (unless SKIP_BUILD=1), sets
+# LOYALTYD and LOAD, makes the scratch folder WORK (removed on exit) with its
+# FIGURES file, and prints the header line "# loyaltyd NAME bench DATE".
+bench_init() {
+  local name=$1
+  shift
+  if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$BUILD_DIR" -j2 --target "$@" >/dev/null
+  fi
+  LOYALTYD=$BUILD_DIR/loyaltyd
+  LOAD=$BUILD_DIR/bench/load
+  WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/loyaltyd-$name-bench.XXXXXX")
+  FIGURES=$WORK/figures.txt
+  SERVER_PID=""
+  trap cleanup EXIT
+  echo "# loyaltyd $name bench $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  machine_header
+}
 
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill -KILL "$SERVER_PID" 2>/dev/null || true; fi

@@ -35,24 +35,11 @@ CONNECTIONS=64
 CDNOW=${CDNOW:-$ROOT/../shared/data/cdnow/CDNOW_master.txt}
 [ -e "$CDNOW" ] || CDNOW=/work/shared/data/cdnow/CDNOW_master.txt
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD_DIR" -j2 --target loyaltyd load storage_limit enroll_direct >/dev/null
-fi
-LOYALTYD=$BUILD_DIR/loyaltyd
-LOAD=$BUILD_DIR/bench/load
-LIMIT=$BUILD_DIR/bench/storage_limit
-ENROLL=$BUILD_DIR/bench/enroll_direct
-
-WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/loyaltyd-bench.XXXXXX")
-FIGURES=$WORK/figures.txt
-SERVER_PID=""
 # shellcheck source=bench/bench_lib.sh
 source "$ROOT/bench/bench_lib.sh"
-trap cleanup EXIT
-
-echo "# loyaltyd core bench $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-machine_header
+bench_init core loyaltyd load storage_limit enroll_direct
+LIMIT=$BUILD_DIR/bench/storage_limit
+ENROLL=$BUILD_DIR/bench/enroll_direct
 echo "# runs=$RUNS duration=${DURATION_S}s members=$MEMBERS connections=$CONNECTIONS"
 
 # credits_pair RUN LABEL [--idempotency]: max rate, batch mean, limit, ratio, half-rate latency.

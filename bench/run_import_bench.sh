@@ -23,21 +23,9 @@ ORDERS=${ORDERS:-10000000}
 MEMBERS=${MEMBERS:-1000000}
 CDNOW=${CDNOW:-$ROOT/tests/data/cdnow/CDNOW_master.txt}
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD_DIR" -j2 --target loyaltyd >/dev/null
-fi
-LOYALTYD=$BUILD_DIR/loyaltyd
-
-WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/loyaltyd-import-bench.XXXXXX")
-FIGURES=$WORK/figures.txt
-SERVER_PID=""
 # shellcheck source=bench/bench_lib.sh
 source "$ROOT/bench/bench_lib.sh"
-trap cleanup EXIT
-
-echo "# loyaltyd import bench $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-machine_header
+bench_init import loyaltyd
 echo "# runs=$RUNS orders=$ORDERS members=$MEMBERS"
 
 SYNTHETIC=$WORK/orders.ndjson

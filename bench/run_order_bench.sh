@@ -26,22 +26,9 @@ DURATION_S=${DURATION_S:-10}
 MEMBERS=${MEMBERS:-10000}
 CONNECTIONS=64
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD_DIR" -j2 --target loyaltyd load >/dev/null
-fi
-LOYALTYD=$BUILD_DIR/loyaltyd
-LOAD=$BUILD_DIR/bench/load
-
-WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/loyaltyd-order-bench.XXXXXX")
-FIGURES=$WORK/figures.txt
-SERVER_PID=""
 # shellcheck source=bench/bench_lib.sh
 source "$ROOT/bench/bench_lib.sh"
-trap cleanup EXIT
-
-echo "# loyaltyd order bench $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-machine_header
+bench_init order loyaltyd load
 echo "# runs=$RUNS duration=${DURATION_S}s members=$MEMBERS connections=$CONNECTIONS"
 
 for run in $(seq "$RUNS"); do
