@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
   clock.set(expires + Duration::from_days(1));
   auto engine = must(engine::Engine::start(db, clock), "start");
   auto reader = must(store::open_session(db), "open reader");
-  jobs::JobSelection due_only{true, false, false, false};
+  jobs::JobSelection due_only{true, false, false, false, false};
   jobs::JobOptions options;
   options.max_steps_per_run = 1'000'000;
   options.catch_up_members_per_step = items_per_step;

@@ -5,6 +5,7 @@
 #include "api/routes.h"
 #include "api/support.h"
 #include "common/json_writer.h"
+#include "domain/config_document.h"
 #include "engine/tier_commands.h"
 #include "http/json_decode.h"
 
@@ -24,20 +25,13 @@ void write_instant_or_null(JsonWriter& w, std::string_view key, std::optional<In
 }
 
 void write_level(JsonWriter& w, const TierLevel& level) {
-  const TierBenefits& b = level.benefits;
   w.begin_object().field("id", level.id).field("name", level.name);
   w.field("threshold", level.threshold);
   w.key("benefits").begin_object();
-  w.key("earn_multiplier").raw(format_decimal(b.earn_multiplier));
-  w.field("free_shipping", b.free_shipping)
-      .field("early_access", b.early_access_hours > 0)
-      .field("early_access_hours", b.early_access_hours)
-      .field("birthday_bonus_points", b.birthday_bonus_points);
-  w.key("perks").begin_array();
-  for (const std::string& p : b.perks) w.value(p);
-  w.end_array().key("rewards").begin_array();
-  for (const std::string& r : b.reward_ids) w.value(r);
-  w.end_array().end_object().end_object();
+  write_tier_benefit_fields(w, level.benefits);
+  // The early-access flag a storefront reads, besides its offset.
+  w.field("early_access", level.benefits.early_access_hours > 0);
+  w.end_object().end_object();
 }
 
 void write_level_or_null(JsonWriter& w, std::string_view key, const TierConfig& config, int level) {

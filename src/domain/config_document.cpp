@@ -1567,22 +1567,26 @@ void write_tiers(JsonWriter& w, const TierConfig& t, const ConfigContext& ctx) {
       w.field("threshold", l.threshold);
     }
     if (!l.downgrade_to.empty()) w.field("downgrade_to", l.downgrade_to);
-    const TierBenefits& b = l.benefits;
     w.key("benefits").begin_object();
-    w.key("earn_multiplier").raw(format_decimal(b.earn_multiplier));
-    w.field("free_shipping", b.free_shipping)
-        .field("early_access_hours", b.early_access_hours)
-        .field("birthday_bonus_points", b.birthday_bonus_points);
-    w.key("perks").begin_array();
-    for (const std::string& p : b.perks) w.value(p);
-    w.end_array().key("rewards").begin_array();
-    for (const std::string& r : b.reward_ids) w.value(r);
-    w.end_array().end_object().end_object();
+    write_tier_benefit_fields(w, l.benefits);
+    w.end_object().end_object();
   }
   w.end_array().end_object();
 }
 
 }  // namespace
+
+void write_tier_benefit_fields(JsonWriter& w, const TierBenefits& b) {
+  w.key("earn_multiplier").raw(format_decimal(b.earn_multiplier));
+  w.field("free_shipping", b.free_shipping)
+      .field("early_access_hours", b.early_access_hours)
+      .field("birthday_bonus_points", b.birthday_bonus_points);
+  w.key("perks").begin_array();
+  for (const std::string& p : b.perks) w.value(p);
+  w.end_array().key("rewards").begin_array();
+  for (const std::string& r : b.reward_ids) w.value(r);
+  w.end_array();
+}
 
 const char* to_string(ConfigFormat format) {
   return format == ConfigFormat::kJson ? "json" : "yaml";

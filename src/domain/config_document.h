@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json_writer.h"
 #include "common/result.h"
 #include "domain/program_config.h"
 
@@ -68,6 +69,11 @@ ConfigParseResult parse_config_document(std::string_view text, const ConfigConte
 // order of the reference, with defaults spelled out; local date-times as RFC
 // 3339 UTC instants. parse_config_document(config_to_json(c)) == c.
 std::string config_to_json(const ProgramConfig& config, const ConfigContext& ctx);
+
+// A tier's benefits as their configuration keys (earn_multiplier, free_shipping,
+// early_access_hours, birthday_bonus_points, perks, rewards), written into an
+// object the caller opened: the one writer for config_to_json and the tier API.
+void write_tier_benefit_fields(JsonWriter& w, const TierBenefits& benefits);
 
 // "FILE:LINE:COL: PATH: message" (PATH and its ": " left out when empty).
 std::string format_config_error(const ConfigError& error, std::string_view file);

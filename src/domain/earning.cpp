@@ -622,10 +622,9 @@ struct Evaluation {
   bool any_awarded = false;
   bool exclusive_awarded = false;
   int64_t max_total = 0;  // 0 = no limit
-  // The member's tier's earn multiplier (1 without a tier).
-  Decimal tier_multiplier = ctx.member != nullptr
-                                ? tier_earn_multiplier(config.config().tiers, ctx.member->tier)
-                                : Decimal::from_int(1);
+  // The member's tier's earn multiplier: set for order rules only (purchase
+  // points, docs/tiers.md "Earn multiplier"); 1 for every other trigger.
+  Decimal tier_multiplier = Decimal::from_int(1);
 
   void skip(const CompiledRule& r, SkipReason reason,
             rules::EvalError error = rules::EvalError::kNone) {
@@ -1007,6 +1006,9 @@ void evaluate_order(const CompiledConfig& config, const rules::Context& ctx, Cap
   with_spend.order = &order;
   Evaluation ev{config, with_spend, usage, now, out, PeriodCache(config.time_zone(), now)};
   ev.max_total = config.config().earning.max_points_per_order;
+  if (ctx.member != nullptr) {
+    ev.tier_multiplier = tier_earn_multiplier(config.config().tiers, ctx.member->tier);
+  }
   for (const CompiledRule& r : config.rules_for(EarnTrigger::kOrder)) ev.order_rule(r);
   LOYALTY_ASSERT(ev.max_total == 0 || out->total_points <= ev.max_total);
 }

@@ -20,9 +20,10 @@
 //   - a multiplier multiplies the points that earlier spend rules gave the items
 //     matching its item_filter; when several multipliers match an item the
 //     largest applies (a later, larger multiplier awards the difference);
-//   - the member's tier multiplies every award (ctx.member->tier's
+//   - on orders, the member's tier multiplies every award (ctx.member->tier's
 //     benefits.earn_multiplier, rounded per the policy, docs/tiers.md) before
-//     its caps;
+//     its caps; event, signup, birthday and anniversary awards are not
+//     multiplied (their rules may read member.tier);
 //   - caps, then max_points_per_order, can reduce an award (Award::capped) or
 //     stop it (kMemberCapReached, kGlobalCapReached, kOrderLimitReached).
 // docs/earning.md has worked examples of every rule kind.

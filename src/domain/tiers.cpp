@@ -115,6 +115,12 @@ std::optional<Instant> period_end(const TierWindow& window, const date::time_zon
   return guaranteed_until(window, zone, at, 0);
 }
 
+std::optional<Instant> period_start(const TierWindow& window, const date::time_zone* zone,
+                                    Instant at) {
+  if (window.kind == TierWindowKind::kLifetime) return std::nullopt;
+  return month_start(zone, period_first_month(window, month_of(zone, at)));
+}
+
 std::optional<Instant> guaranteed_until(const TierWindow& window, const date::time_zone* zone,
                                         Instant at, int periods) {
   LOYALTY_ASSERT(periods >= 0);
@@ -375,6 +381,18 @@ Decimal tier_earn_multiplier(const TierConfig& config, std::string_view tier_id)
   const int level = level_index(config, tier_id);
   return level < 0 ? Decimal::from_int(1)
                    : config.levels[static_cast<size_t>(level)].benefits.earn_multiplier;
+}
+
+const TierLevel* tier_with_birthday_bonus(const TierConfig& config, std::string_view tier_id) {
+  const int level = level_index(config, tier_id);
+  if (level < 0) return nullptr;
+  const TierLevel& l = config.levels[static_cast<size_t>(level)];
+  return l.benefits.birthday_bonus_points > 0 ? &l : nullptr;
+}
+
+bool any_birthday_bonus(const TierConfig& config) {
+  return std::any_of(config.levels.begin(), config.levels.end(),
+                     [](const TierLevel& l) { return l.benefits.birthday_bonus_points > 0; });
 }
 
 }  // namespace loyalty

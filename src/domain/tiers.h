@@ -82,6 +82,11 @@ TierMetrics sum_window(const TierWindow& window, std::span<const MetricBucket> b
 // oldest month leaves it), nullopt for lifetime (no period ends).
 std::optional<Instant> period_end(const TierWindow& window, const date::time_zone* zone,
                                   Instant at);
+// The start of the period containing `at`, which is the end of the period
+// before it: the last period end at or before `at` (nullopt for lifetime). The
+// period-end job evaluates every member once per such instant.
+std::optional<Instant> period_start(const TierWindow& window, const date::time_zone* zone,
+                                    Instant at);
 // The end of the `periods`-th period after the one containing `at` (0 = that
 // period's own end): how long a tier earned at `at` is guaranteed.
 std::optional<Instant> guaranteed_until(const TierWindow& window, const date::time_zone* zone,
@@ -194,7 +199,14 @@ std::string progress_message(const TierConfig& config, const TierProgress& p,
                              std::string_view currency, int currency_exponent,
                              const date::time_zone* zone);
 
-// The earn multiplier of a tier id ("" or unknown: 1).
+// The earn multiplier of a tier id ("" or unknown: 1). It multiplies the
+// awards of order rules only (purchase points, docs/tiers.md).
 Decimal tier_earn_multiplier(const TierConfig& config, std::string_view tier_id);
+
+// The tier's birthday bonus (benefits.birthday_bonus_points) for a tier id
+// ("" or unknown: nullptr when the tier has none).
+const TierLevel* tier_with_birthday_bonus(const TierConfig& config, std::string_view tier_id);
+// Whether any tier has a birthday bonus (the birthday job runs for it).
+bool any_birthday_bonus(const TierConfig& config);
 
 }  // namespace loyalty

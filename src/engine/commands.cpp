@@ -12,6 +12,7 @@
 #include "engine/job_commands.h"
 #include "engine/order_commands.h"
 #include "engine/outbox.h"
+#include "engine/tier_commands.h"
 
 namespace loyalty::engine {
 namespace {
@@ -232,6 +233,12 @@ Result<Posting> credit_member(StoreSession& s, ProgramCache& programs, ProgramId
   note_member_activity(config->expiry, ctx.program.timezone, plan, member_id, now);
   LOYALTY_ASSERT(check_plan_invariants(plan).ok());
   LOYALTY_RETURN_IF_ERROR(s.apply_plan(plan));
+  // Points earned outside orders count for tiers here; an order's points are
+  // counted from the order (update_tier_for_order, docs/tiers.md).
+  if (!request.order.valid()) {
+    LOYALTY_RETURN_IF_ERROR(update_tier_for_points(s, programs, ctx.program, member_id, now,
+                                                   request.points.value, now));
+  }
   return std::move(plan.posting);
 }
 
@@ -367,6 +374,7 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           }
           Outcome out = write_plan(s, plan_reversal(p, *original, ledgers, c.reason, c.actor, now));
           if (!out.status.ok()) return out;
+          OUTCOME_RETURN_IF_ERROR(update_tier_for_reversal(s, programs_, p, *original, now));
           // Points put back into a lot that expired meanwhile are due at once:
           // expire them now, so the balance after the reversal is current.
           for (const auto& [id, ml] : ledgers) {

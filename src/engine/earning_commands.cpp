@@ -7,6 +7,7 @@
 #include "engine/engine.h"
 #include "engine/job_commands.h"
 #include "engine/rule_context.h"
+#include "engine/tier_commands.h"
 
 namespace loyalty::engine {
 namespace {
@@ -175,8 +176,10 @@ Result<EventRecorded> record_event(store::StoreSession& s, ProgramCache& program
   event.type = c.type;
   event.occurred_at = c.occurred_at.value_or(now);
   event.attributes = attributes;
+  LOYALTY_ASSIGN_OR_RETURN(std::string tier,
+                           tier_for_earning(s, programs, program, member->id, now));
   MemberContext views;
-  LOYALTY_RETURN_IF_ERROR(views.fill(program, *member, &balance));
+  LOYALTY_RETURN_IF_ERROR(views.fill(program, *member, &balance, tier));
   rules::Context ctx;
   ctx.event = &event;
   ctx.member = &views.member;
@@ -251,14 +254,20 @@ Result<std::vector<OccasionAward>> award_occasion(store::StoreSession& s, Progra
   LOYALTY_ASSERT(trigger == EarnTrigger::kSignup || trigger == EarnTrigger::kBirthday ||
                  trigger == EarnTrigger::kAnniversary);
   LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_compiled(s, program));
-  if (config->rules_for(trigger).empty()) return std::vector<OccasionAward>{};
+  const TierConfig& tiers = config->config().tiers;
+  const bool birthday = trigger == EarnTrigger::kBirthday;
+  if (config->rules_for(trigger).empty() && !(birthday && any_birthday_bonus(tiers))) {
+    return std::vector<OccasionAward>{};
+  }
   // A member just enrolled has no balance yet; the jobs' members may.
   Balance balance;
   if (trigger != EarnTrigger::kSignup) {
     LOYALTY_ASSIGN_OR_RETURN(balance, s.get_balance(program.id, member.id));
   }
+  LOYALTY_ASSIGN_OR_RETURN(std::string tier,
+                           tier_for_earning(s, programs, program, member.id, now));
   MemberContext views;
-  LOYALTY_RETURN_IF_ERROR(views.fill(program, member, &balance));
+  LOYALTY_RETURN_IF_ERROR(views.fill(program, member, &balance, tier));
   rules::Context ctx;
   ctx.member = &views.member;
   ctx.program = &views.program;
@@ -285,6 +294,18 @@ Result<std::vector<OccasionAward>> award_occasion(store::StoreSession& s, Progra
   std::vector<OccasionAward> out;
   for (size_t i = 0; i < postings.size(); ++i) {
     out.push_back(OccasionAward{std::string(result.awards[i].rule_id), std::move(postings[i])});
+  }
+  // The tier's birthday bonus (benefits.birthday_bonus_points), besides the
+  // birthday rules: its size is the tier's, never multiplied.
+  if (const TierLevel* level = birthday ? tier_with_birthday_bonus(tiers, tier) : nullptr) {
+    CreditRequest request;
+    request.points = Points{level->benefits.birthday_bonus_points};
+    request.reason = level->name + " birthday bonus";
+    request.source = source;
+    request.actor = "system";
+    LOYALTY_ASSIGN_OR_RETURN(Posting p,
+                             credit_member(s, programs, program.id, member.id, request, now));
+    out.push_back(OccasionAward{std::string(kTierBirthdayBonusRule) + level->id, std::move(p)});
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -75,6 +76,9 @@ Result<EventRecorded> record_event(store::StoreSession& session, ProgramCache& p
 // conditions, windows, caps and amounts: domain/earning.h) for the member and
 // credits each award in the same transaction: one posting per awarding rule,
 // with `source` ("signup", "job:birthday", ...), reason the rule's name.
+// On a birthday, the member's tier's birthday bonus is credited too (one more
+// posting, rule_id "tier:<tier id>", docs/tiers.md).
+inline constexpr std::string_view kTierBirthdayBonusRule = "tier:";
 struct OccasionAward {
   std::string rule_id;
   Posting posting;

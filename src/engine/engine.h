@@ -149,7 +149,7 @@ struct CatchUp {
 };
 // One step of a per-program scheduled job (src/jobs, docs/jobs.md): at most
 // max_items items, in one transaction, under the job's state row lock.
-enum class ProgramJob { kBirthdays, kAnniversaries, kExpiryWarnings };
+enum class ProgramJob { kBirthdays, kAnniversaries, kExpiryWarnings, kTiers };
 const char* to_string(ProgramJob job);
 struct RunProgramJob {
   ProgramId program_id;

@@ -21,6 +21,8 @@ std::string_view job_name(ProgramJob job) {
       return kAnniversariesJob;
     case ProgramJob::kExpiryWarnings:
       return kExpiryWarningsJob;
+    case ProgramJob::kTiers:
+      return kTiersJob;
   }
   return "?";
 }
@@ -60,11 +62,14 @@ Result<JobStepResult> run_occasions(StoreSession& s, ProgramCache& programs, con
                                     store::JobState state, Instant now) {
   const std::string_view name = job_name(job.job);
   const LocalDate today = local_date_of(now, program.timezone);
-  const bool has_rules =
-      std::any_of(config.earn_rules.begin(), config.earn_rules.end(), [&](const EarnRule& r) {
-        return r.trigger == (job.job == ProgramJob::kBirthdays ? EarnTrigger::kBirthday
-                                                               : EarnTrigger::kAnniversary);
-      });
+  // Tiers' birthday bonuses are awarded on birthdays without any birthday rule.
+  const bool has_rules = std::any_of(config.earn_rules.begin(), config.earn_rules.end(),
+                                     [&](const EarnRule& r) {
+                                       return r.trigger == (job.job == ProgramJob::kBirthdays
+                                                                ? EarnTrigger::kBirthday
+                                                                : EarnTrigger::kAnniversary);
+                                     }) ||
+                         (job.job == ProgramJob::kBirthdays && any_birthday_bonus(config.tiers));
   JobStepResult result;
   auto last = parse_local_date(state.last_completed_key);
   LOYALTY_ASSERT(last.has_value());
@@ -192,6 +197,7 @@ const char* to_string(ProgramJob job) { return job_name(job).data(); }
 Result<JobStepResult> run_program_job(StoreSession& s, ProgramCache& programs,
                                       const RunProgramJob& job, Instant now) {
   LOYALTY_ASSERT(job.max_items > 0 && job.catch_up_days >= 0);
+  if (job.job == ProgramJob::kTiers) return run_tier_job(s, programs, job, now);
   LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, job.program_id));
   LOYALTY_ASSIGN_OR_RETURN(auto config_ptr, programs.get_config(s, program.id));
   const ProgramConfig& config = *config_ptr;

@@ -38,5 +38,14 @@ Result<JobStepResult> run_program_job(store::StoreSession& s, ProgramCache& prog
 inline constexpr std::string_view kBirthdaysJob = "birthdays";
 inline constexpr std::string_view kAnniversariesJob = "anniversaries";
 inline constexpr std::string_view kExpiryWarningsJob = "expiry_warnings";
+inline constexpr std::string_view kTiersJob = "tiers";
+
+// One step of the tier job (docs/tiers.md, "The period-end job"), defined in
+// tier_commands.cpp: while a period end at or before `now` is not done, the
+// next batch of at most job.max_items members (by id, from the cursor in
+// job_state) gets decide_at_period_end; then up to max_items lapsed manual
+// tiers are stored. items = tier states written.
+Result<JobStepResult> run_tier_job(store::StoreSession& s, ProgramCache& programs,
+                                   const RunProgramJob& job, Instant now);
 
 }  // namespace loyalty::engine

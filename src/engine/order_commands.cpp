@@ -71,12 +71,12 @@ Result<OrderEarning> evaluate_order_points(StoreSession& s, ProgramCache& progra
   if (rules_mention(*config, "member.")) {
     LOYALTY_ASSIGN_OR_RETURN(balance, s.get_balance(program.id, member.id));
   }
-  MemberContext member_context;
-  LOYALTY_RETURN_IF_ERROR(member_context.fill(program, member, balance ? &*balance : nullptr));
   // member.tier, and the tier's earn multiplier (docs/tiers.md).
   LOYALTY_ASSIGN_OR_RETURN(std::string tier,
                            tier_for_earning(s, programs, program, member.id, now));
-  member_context.member.tier = tier;
+  MemberContext member_context;
+  LOYALTY_RETURN_IF_ERROR(
+      member_context.fill(program, member, balance ? &*balance : nullptr, tier));
   rules::Context ctx;
   ctx.order = &view;
   ctx.member = &member_context.member;

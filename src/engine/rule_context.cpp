@@ -53,7 +53,8 @@ Status RuleAttributes::parse(std::string_view json) {
   return {};
 }
 
-Status MemberContext::fill(const Program& program_record, const Member& m, const Balance* balance) {
+Status MemberContext::fill(const Program& program_record, const Member& m, const Balance* balance,
+                           std::string_view tier) {
   LOYALTY_ASSERT(m.program_id == program_record.id);
   member_id_ = format_id(m.id);
   program_id_ = format_id(program_record.id);
@@ -65,6 +66,8 @@ Status MemberContext::fill(const Program& program_record, const Member& m, const
   member.status = to_string(m.status);
   member.enrolled_at = m.created_at;
   member.birthday = m.birthday;
+  tier_ = tier;
+  member.tier = tier_;
   member.attributes = attributes_.list();
   if (balance != nullptr) {
     member.lifetime_earned_points = balance->lifetime_earned.value;

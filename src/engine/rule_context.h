@@ -44,14 +44,18 @@ class RuleAttributes {
 };
 
 // The member and program roots. `balance` may be null when no rule reads the
-// member's points (they then read as 0).
+// member's points (they then read as 0). `tier` is the member's tier id now
+// ("" without one: tier_for_earning in engine/tier_commands.h), the same on
+// every path, so member.tier reads alike in order, event, signup, birthday and
+// anniversary rules (docs/tiers.md).
 class MemberContext {
  public:
   MemberContext() = default;
   MemberContext(const MemberContext&) = delete;
   MemberContext& operator=(const MemberContext&) = delete;
 
-  Status fill(const Program& program, const Member& member, const Balance* balance);
+  Status fill(const Program& program, const Member& member, const Balance* balance,
+              std::string_view tier);
 
   rules::MemberView member;
   rules::ProgramView program;
@@ -59,6 +63,7 @@ class MemberContext {
  private:
   std::string member_id_;
   std::string program_id_;
+  std::string tier_;
   RuleAttributes attributes_;
 };
 

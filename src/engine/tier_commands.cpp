@@ -2,6 +2,8 @@
 
 #include <date/tz.h>
 
+#include <map>
+#include <mutex>
 #include <vector>
 
 #include "common/assert.h"
@@ -134,7 +136,30 @@ MemberTierView view_of(const Program& program, const TierSetup& t, MemberId memb
   return v;
 }
 
+// The incremental step shared by every source of the metric: adds `delta` to
+// the bucket of the month containing `counted_at`, then re-decides the
+// member's tier over the window containing `now` (decide_on_event).
+Status add_and_decide(StoreSession& s, ProgramCache& programs, const Program& program,
+                      MemberId member, Instant counted_at, const TierMetrics& delta, Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(TierSetup t, cached_setup(s, programs, program));
+  const TierConfig& tiers = t.config->tiers;
+  LOYALTY_RETURN_IF_ERROR(
+      s.add_tier_metrics(program.id, member, month_of(t.zone, counted_at), delta));
+  LOYALTY_ASSIGN_OR_RETURN(MemberMetric metric, window_metric(s, t, program.id, member, now));
+  LOYALTY_ASSIGN_OR_RETURN(auto stored, s.find_member_tier(program.id, member));
+  const MemberTierState state = stored.value_or(initial_state(now));
+  const TierDecision d = decide_on_event(tiers, state, metric.value, t.zone, now);
+  if (!stored && d.change == TierChange::kNone) return {};  // still no tier: no row yet
+  return record_decision(s, tiers, program.id, member, state, d, metric.value, now);
+}
+
 }  // namespace
+
+Status record_tier_decision(StoreSession& s, const TierConfig& config, ProgramId program,
+                            MemberId member, const MemberTierState& before, const TierDecision& d,
+                            int64_t metric_value, Instant now) {
+  return record_decision(s, config, program, member, before, d, metric_value, now);
+}
 
 TierMetrics order_tier_metrics(const Order& order, const EligibleSpendPolicy& policy) {
   if (!order.paid_at || order.status == OrderStatus::kCancelled ||
@@ -179,18 +204,27 @@ Status update_tier_for_order(StoreSession& s, ProgramCache& programs, const Prog
   const TierMetrics delta = difference(order_tier_metrics(after, policy), was);
   if (delta == TierMetrics{}) return {};
   LOYALTY_ASSERT(after.paid_at.has_value() || (before != nullptr && before->paid_at));
-  LOYALTY_ASSIGN_OR_RETURN(TierSetup t, cached_setup(s, programs, program));
   const Instant paid_at = after.paid_at ? *after.paid_at : *before->paid_at;
-  LOYALTY_RETURN_IF_ERROR(
-      s.add_tier_metrics(program.id, after.member_id, month_of(t.zone, paid_at), delta));
-  LOYALTY_ASSIGN_OR_RETURN(MemberMetric metric,
-                           window_metric(s, t, program.id, after.member_id, now));
-  LOYALTY_ASSIGN_OR_RETURN(auto stored, s.find_member_tier(program.id, after.member_id));
-  const MemberTierState state = stored.value_or(initial_state(now));
-  const TierDecision d = decide_on_event(config->tiers, state, metric.value, t.zone, now);
-  if (!stored && d.change == TierChange::kNone) return {};  // still no tier: no row yet
-  return record_decision(s, config->tiers, program.id, after.member_id, state, d, metric.value,
-                         now);
+  return add_and_decide(s, programs, program, after.member_id, paid_at, delta, now);
+}
+
+Status update_tier_for_points(StoreSession& s, ProgramCache& programs, const Program& program,
+                              MemberId member, Instant counted_at, int64_t points, Instant now) {
+  if (points == 0) return {};
+  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
+  if (!config->tiers.enabled()) return {};
+  return add_and_decide(s, programs, program, member, counted_at, TierMetrics{0, points, 0}, now);
+}
+
+Status update_tier_for_reversal(StoreSession& s, ProgramCache& programs, const Program& program,
+                                const Posting& original, Instant now) {
+  if (original.kind != PostingKind::kCredit || original.order.valid()) return {};
+  int64_t issued = 0;  // a credit issues its points: kIssuance -points
+  for (const Entry& e : original.entries) {
+    if (e.account == Account::kIssuance) issued -= e.amount.value;
+  }
+  return update_tier_for_points(s, programs, program, original.member, original.created_at, -issued,
+                                now);
 }
 
 Result<std::string> tier_for_earning(StoreSession& s, ProgramCache& programs,
@@ -226,29 +260,99 @@ Result<MemberTierView> set_member_tier(StoreSession& s, ProgramCache& programs,
   return view_of(program, t, c.member_id, d.next, metric, now);
 }
 
+namespace {
+
+// The read side's compiled tier model of a program's configuration version
+// (GET /v1/members/{id}/tier runs on the HTTP threads, without the engine's
+// ProgramCache, which only the writer thread uses). Parsed and compiled once
+// per (program, configuration document, currency, time zone); then one read
+// of the active configuration's row per request tells whether it is still
+// current (its canonical JSON is compared, not only its version: one process
+// may see several databases, tests do).
+struct TierModel {
+  std::shared_ptr<const ProgramConfig> config;
+  CompiledTiers tiers;  // points into *config
+  const date::time_zone* zone = nullptr;
+};
+
+class TierModelCache {
+ public:
+  Result<std::shared_ptr<const TierModel>> get(StoreSession& s, const Program& program) {
+    LOYALTY_ASSIGN_OR_RETURN(auto stored, s.latest_config(program.id));
+    const int version = stored ? stored->version : 0;
+    const std::string_view document = stored ? std::string_view(stored->canonical_json) : "";
+    {
+      std::lock_guard lock(mutex_);
+      auto it = entries_.find(program.id.value);
+      if (it != entries_.end() && it->second.version == version &&
+          it->second.document == document && it->second.currency == program.currency &&
+          it->second.timezone == program.timezone) {
+        return it->second.model;
+      }
+    }
+    // Built outside the lock: two readers may both build it, the last one stays.
+    auto model = std::make_shared<TierModel>();
+    if (stored) {
+      LOYALTY_ASSIGN_OR_RETURN(ProgramConfig parsed, parse_stored_config(program, *stored));
+      model->config = std::make_shared<const ProgramConfig>(std::move(parsed));
+    } else {
+      model->config = std::make_shared<const ProgramConfig>();
+    }
+    LOYALTY_ASSIGN_OR_RETURN(
+        model->tiers,
+        compile_tiers(model->config->tiers, currency_exponent(program.currency).value_or(2)));
+    try {
+      model->zone = date::locate_zone(program.timezone);
+    } catch (const std::exception&) {
+      return Status(ErrorCode::kInternal, "unknown time zone '" + program.timezone + "'");
+    }
+    std::lock_guard lock(mutex_);
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    entries_[program.id.value] =
+        Entry{version, std::string(document), program.currency, program.timezone, model};
+    ++builds_;
+    return std::shared_ptr<const TierModel>(std::move(model));
+  }
+
+  int64_t builds() const {
+    std::lock_guard lock(mutex_);
+    return builds_;
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 4096;  // programs; past it the cache starts over
+  struct Entry {
+    int version = 0;
+    std::string document;  // the canonical JSON it was built from
+    std::string currency;
+    std::string timezone;
+    std::shared_ptr<const TierModel> model;
+  };
+  mutable std::mutex mutex_;
+  std::map<int64_t, Entry> entries_;
+  int64_t builds_ = 0;
+};
+
+TierModelCache& tier_model_cache() {
+  static TierModelCache cache;
+  return cache;
+}
+
+}  // namespace
+
+int64_t tier_model_builds() { return tier_model_cache().builds(); }
+
 Result<MemberTierView> read_member_tier(StoreSession& s, ProgramId program_id, MemberId member,
                                         Instant now) {
   LOYALTY_ASSIGN_OR_RETURN(auto program, s.find_program(program_id));
   if (!program) return Status(ErrorCode::kNotFound, "program " + format_id(program_id));
   LOYALTY_ASSIGN_OR_RETURN(auto found, s.find_member(program_id, member));
   if (!found) return Status(ErrorCode::kNotFound, "member " + format_id(member) + " not found");
+  LOYALTY_ASSIGN_OR_RETURN(auto model, tier_model_cache().get(s, *program));
   TierSetup t;
-  LOYALTY_ASSIGN_OR_RETURN(auto stored_config, s.latest_config(program_id));
-  if (stored_config) {
-    LOYALTY_ASSIGN_OR_RETURN(ProgramConfig parsed, parse_stored_config(*program, *stored_config));
-    t.config = std::make_shared<const ProgramConfig>(std::move(parsed));
-  } else {
-    t.config = std::make_shared<const ProgramConfig>();
-  }
-  LOYALTY_ASSIGN_OR_RETURN(
-      CompiledTiers compiled,
-      compile_tiers(t.config->tiers, currency_exponent(program->currency).value_or(2)));
-  t.tiers = &compiled;
-  try {
-    t.zone = date::locate_zone(program->timezone);
-  } catch (const std::exception&) {
-    return Status(ErrorCode::kInternal, "unknown time zone '" + program->timezone + "'");
-  }
+  t.config = model->config;
+  t.tiers = &model->tiers;
+  t.zone = model->zone;
   MemberMetric metric;
   std::optional<MemberTierState> state;
   if (t.config->tiers.enabled()) {

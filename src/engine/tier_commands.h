@@ -38,6 +38,32 @@ TierMetrics order_tier_metrics(const Order& order, const EligibleSpendPolicy& po
 Status update_tier_for_order(store::StoreSession& s, ProgramCache& programs, const Program& program,
                              const Order* before, const Order& after, Instant now);
 
+// The same incremental path for points that are not an order's (custom
+// events, signup, birthdays, anniversaries, a tier's birthday bonus, manual
+// credits: `points` > 0 at the credit; the reversal of such a credit: < 0):
+// adds them to the `points` counter of the month containing `counted_at` (the
+// credit's time, also for its reversal, as a refund subtracts from its order's
+// month), then re-decides the tier. An order's points are counted by
+// update_tier_for_order from the order itself. Nothing when the program has no
+// tiers.
+Status update_tier_for_points(store::StoreSession& s, ProgramCache& programs,
+                              const Program& program, MemberId member, Instant counted_at,
+                              int64_t points, Instant now);
+
+// After `original` was reversed: a non-order credit's points leave the
+// `points` counter of the month it was credited in (update_tier_for_points
+// with minus what it issued). Any other posting changes nothing here: an
+// order's points follow the order.
+Status update_tier_for_reversal(store::StoreSession& s, ProgramCache& programs,
+                                const Program& program, const Posting& original, Instant now);
+
+// Stores a decision about the member's tier: the state, and for a change its
+// tier_history row and outbox event (tier.upgraded, tier.downgraded,
+// tier.renewed). The period-end job (tier_job.cpp) records through this.
+Status record_tier_decision(store::StoreSession& s, const TierConfig& config, ProgramId program,
+                            MemberId member, const MemberTierState& before, const TierDecision& d,
+                            int64_t metric_value, Instant now);
+
 // The tier id whose earn multiplier the member's earnings use now ("" = none).
 Result<std::string> tier_for_earning(store::StoreSession& s, ProgramCache& programs,
                                      const Program& program, MemberId member, Instant now);
@@ -72,9 +98,15 @@ struct MemberTierView {
 Result<MemberTierView> set_member_tier(store::StoreSession& s, ProgramCache& programs,
                                        const SetMemberTier& command, Instant now);
 
-// The view from a read transaction (no engine cache: reads the program and its
-// active configuration). kNotFound for an unknown member.
+// The view from a read transaction (on any thread: not the engine's cache).
+// The active configuration's tier model is parsed and compiled once per
+// program and version and kept process-wide; each call reads the program, the
+// active version number, the member, their buckets and tier state. kNotFound
+// for an unknown member.
 Result<MemberTierView> read_member_tier(store::StoreSession& s, ProgramId program, MemberId member,
                                         Instant now);
+// How many tier models read_member_tier built so far in this process (tests:
+// a second read of the same version builds none).
+int64_t tier_model_builds();
 
 }  // namespace loyalty::engine

@@ -12,9 +12,9 @@ namespace loyalty::jobs {
 namespace {
 
 // Job counters, process-wide (one registry for /metrics).
-enum MetricJob { kCatchUp, kWarnings, kBirthdays, kAnniversaries, kMetricJobs };
-constexpr std::array<const char*, kMetricJobs> kMetricJobNames = {"catch_up", "expiry_warnings",
-                                                                  "birthdays", "anniversaries"};
+enum MetricJob { kCatchUp, kWarnings, kBirthdays, kAnniversaries, kTiers, kMetricJobs };
+constexpr std::array<const char*, kMetricJobs> kMetricJobNames = {
+    "catch_up", "expiry_warnings", "birthdays", "anniversaries", "tiers"};
 struct JobCounters {
   std::atomic<uint64_t> ok_runs{0};
   std::atomic<uint64_t> failed_runs{0};
@@ -52,7 +52,8 @@ Status run_program_job(engine::Engine& engine, ProgramId program, engine::Progra
     engine::RunProgramJob cmd;
     cmd.program_id = program;
     cmd.job = job;
-    cmd.max_items = options.items_per_step;
+    cmd.max_items =
+        job == engine::ProgramJob::kTiers ? options.tier_members_per_step : options.items_per_step;
     cmd.catch_up_days = options.occasion_catch_up_days;
     cmd.node = options.node;
     engine::Outcome out = engine.execute(engine::Command{std::move(cmd), std::nullopt, nullptr});
@@ -72,7 +73,7 @@ Status run_program_job(engine::Engine& engine, ProgramId program, engine::Progra
 }  // namespace
 
 Result<JobSelection> parse_job_selection(std::string_view name) {
-  JobSelection none{false, false, false, false};
+  JobSelection none{false, false, false, false, false};
   if (name == "all") return JobSelection{};
   if (name == "vesting") {
     none.due = true;
@@ -91,8 +92,12 @@ Result<JobSelection> parse_job_selection(std::string_view name) {
     none.anniversaries = true;
     return none;
   }
+  if (name == "tiers") {
+    none.tiers = true;
+    return none;
+  }
   return Status(ErrorCode::kInvalidRequest,
-                "--job must be vesting, expiry, birthdays, anniversaries or all, got '" +
+                "--job must be vesting, expiry, birthdays, anniversaries, tiers or all, got '" +
                     std::string(name) + "'");
 }
 
@@ -104,6 +109,7 @@ std::string to_json(const JobRunCounts& c) {
       .field("expiry_warnings", c.warnings)
       .field("birthdays", c.birthdays)
       .field("anniversaries", c.anniversaries)
+      .field("tier_states", c.tier_states)
       .field("skipped_programs", c.skipped_programs)
       .field("complete", c.complete)
       .end_object();
@@ -121,7 +127,8 @@ Result<JobRunCounts> run_jobs_once(store::StoreSession& reader, engine::Engine& 
     count_run(kCatchUp, st, counts.members_caught_up - before);
     LOYALTY_RETURN_IF_ERROR(st);
   }
-  if (!selection.expiry_warnings && !selection.birthdays && !selection.anniversaries) {
+  if (!selection.expiry_warnings && !selection.birthdays && !selection.anniversaries &&
+      !selection.tiers) {
     return counts;
   }
   LOYALTY_ASSIGN_OR_RETURN(auto programs, reader.list_program_ids());
@@ -136,6 +143,7 @@ Result<JobRunCounts> run_jobs_once(store::StoreSession& reader, engine::Engine& 
       {selection.birthdays, engine::ProgramJob::kBirthdays, kBirthdays, &counts.birthdays},
       {selection.anniversaries, engine::ProgramJob::kAnniversaries, kAnniversaries,
        &counts.anniversaries},
+      {selection.tiers, engine::ProgramJob::kTiers, kTiers, &counts.tier_states},
   };
   for (const PerProgram& j : jobs) {
     if (!j.selected) continue;
@@ -153,7 +161,7 @@ Result<JobRunCounts> run_jobs_once(store::StoreSession& reader, engine::Engine& 
 }
 
 Result<int> run_due_once(store::StoreSession& reader, engine::Engine& engine, const Clock& clock) {
-  JobSelection due_only{true, false, false, false};
+  JobSelection due_only{true, false, false, false, false};
   LOYALTY_ASSIGN_OR_RETURN(JobRunCounts counts, run_jobs_once(reader, engine, clock, due_only));
   return static_cast<int>(counts.postings);
 }
@@ -227,7 +235,8 @@ void Scheduler::loop() {
     if (!result.ok()) {
       spdlog::warn("msg=\"scheduled jobs failed\" error=\"{}\"", result.status().message());
       reader.reset();  // reconnect next tick
-    } else if (result->postings + result->warnings + result->birthdays + result->anniversaries >
+    } else if (result->postings + result->warnings + result->birthdays + result->anniversaries +
+                   result->tier_states >
                0) {
       spdlog::info("msg=\"scheduled jobs ran\" counts={}", to_json(*result));
     }

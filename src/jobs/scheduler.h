@@ -10,6 +10,9 @@
 //                    expiring-soon warnings of every program.
 //   birthdays        per program, each local day: the birthday earn rules.
 //   anniversaries    per program, each local day: the anniversary earn rules.
+//   tiers            per program, at each tier period end: every member's tier
+//                    re-evaluated (decide_at_period_end) in batches; lapsed
+//                    manual tiers stored (docs/tiers.md).
 //
 // Every step is one engine command (one transaction) of at most kItemsPerStep
 // items; a crash loses at most the uncommitted step, and the next run resumes:
@@ -45,14 +48,18 @@ inline constexpr int kCatchUpMembersPerStep = 500;
 inline constexpr int kMaxStepsPerRun = 5'000;
 // Days a late occasion job still awards (a server down over a birthday).
 inline constexpr int kDefaultOccasionCatchUpDays = 7;
+// Members one tier step evaluates: many per transaction (three reads per batch,
+// writes only for members with a tier), so 1M members take 1,000 commits.
+inline constexpr int kTierMembersPerStep = 1'000;
 
 struct JobSelection {
   bool due = true;  // vesting and expiry (CatchUp)
   bool expiry_warnings = true;
   bool birthdays = true;
   bool anniversaries = true;
+  bool tiers = true;
 };
-// "vesting", "expiry", "birthdays", "anniversaries" or "all".
+// "vesting", "expiry", "birthdays", "anniversaries", "tiers" or "all".
 Result<JobSelection> parse_job_selection(std::string_view name);
 
 struct JobOptions {
@@ -60,6 +67,7 @@ struct JobOptions {
   int catch_up_members_per_step = kCatchUpMembersPerStep;
   int max_steps_per_run = kMaxStepsPerRun;
   int occasion_catch_up_days = kDefaultOccasionCatchUpDays;
+  int tier_members_per_step = kTierMembersPerStep;
   std::string node = "local";  // recorded in job_state.last_run_by
 };
 
@@ -69,6 +77,7 @@ struct JobRunCounts {
   int64_t warnings = 0;  // points.expiring_soon events
   int64_t birthdays = 0;
   int64_t anniversaries = 0;
+  int64_t tier_states = 0;       // member tier states written (period ends, lapsed manual tiers)
   int64_t skipped_programs = 0;  // held by another node
   bool complete = true;          // false when kMaxStepsPerRun stopped a job
 };

@@ -361,6 +361,12 @@ UPDATE members SET
 {SQLITE}CREATE INDEX lots_member ON lots (program_id, member_id, remaining > 0, id);
 {SQLITE}CREATE INDEX lots_expiring ON lots (program_id, expires_at) WHERE expires_at IS NOT NULL;
 )SQL"},
+      // The tier job (docs/tiers.md) stores manual tiers whose expiry passed:
+      // found without scanning every member's tier.
+      {12, "manual tier expiry index", R"SQL(
+CREATE INDEX member_tiers_manual_expiry ON member_tiers (program_id, manual_expires_at)
+  WHERE source = 'manual';
+)SQL"},
   };
   return kMigrations;
 }

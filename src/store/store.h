@@ -312,6 +312,18 @@ class StoreSession {
   Status add_tier_metrics(ProgramId program, MemberId member, MonthIndex month,
                           const TierMetrics& delta);
   Result<TierHistoryId> insert_tier_history(const TierHistoryEntry& entry);
+  // For the period-end job (src/engine/tier_job.cpp): up to `limit` member ids
+  // of the program above `after`, ascending; the stored tier states of the
+  // members in [first, last]; their buckets of the months [from, to], by member
+  // then month; up to `limit` members whose manual tier lapsed at or before `now`
+  // (index member_tiers_manual_expiry, migration 12), ascending.
+  Result<std::vector<MemberId>> member_ids_after(ProgramId program, MemberId after, int limit);
+  Result<std::vector<std::pair<MemberId, MemberTierState>>> member_tiers_between(ProgramId program,
+                                                                                 MemberId first,
+                                                                                 MemberId last);
+  Result<std::vector<std::pair<MemberId, MetricBucket>>> tier_metric_buckets_between(
+      ProgramId program, MemberId first, MemberId last, MonthIndex from, MonthIndex to);
+  Result<std::vector<MemberId>> lapsed_manual_tiers(ProgramId program, Instant now, int limit);
   // Newest first, id < before (0 = from the newest), at most `limit` (1..1000).
   Result<std::vector<TierHistoryEntry>> list_tier_history(ProgramId program, MemberId member,
                                                           TierHistoryId before, int limit);

@@ -25,6 +25,33 @@ constexpr const char* kHistoryColumns =
     "id, program_id, member_id, kind, from_tier, to_tier, metric_value, guaranteed_until, reason, "
     "actor, occurred_at";
 
+// The columns read_state reads, in its order.
+constexpr const char* kStateColumns =
+    "tier_id, since, guaranteed_until, source, manual_expires_at, manual_reason, actor, "
+    "evaluated_through";
+
+// A member_tiers row from column `c` on (kStateColumns); an unknown source is
+// noted in `bad_source`.
+MemberTierState read_state(const Row& r, int c, std::optional<std::string>& bad_source) {
+  MemberTierState s;
+  s.tier_id = std::string(r.get_text(c));
+  s.since = Instant{r.get_int(c + 1)};
+  s.guaranteed_until = opt_instant(r, c + 2);
+  auto source = parse_tier_source(r.get_text(c + 3));
+  if (!source) bad_source = std::string(r.get_text(c + 3));
+  s.source = source.value_or(TierSource::kEarned);
+  s.manual_expires_at = opt_instant(r, c + 4);
+  s.manual_reason = std::string(r.get_text(c + 5));
+  s.actor = std::string(r.get_text(c + 6));
+  s.evaluated_through = opt_instant(r, c + 7);
+  return s;
+}
+
+Status bad_source_status(const std::optional<std::string>& bad_source) {
+  if (!bad_source) return {};
+  return Status(ErrorCode::kInternal, "member_tiers.source holds '" + *bad_source + "'");
+}
+
 }  // namespace
 
 Result<std::optional<MemberTierState>> StoreSession::find_member_tier(ProgramId program,
@@ -32,25 +59,62 @@ Result<std::optional<MemberTierState>> StoreSession::find_member_tier(ProgramId 
   std::optional<MemberTierState> out;
   std::optional<std::string> bad_source;
   LOYALTY_RETURN_IF_ERROR(connection_->query(
-      "SELECT tier_id, since, guaranteed_until, source, manual_expires_at, manual_reason, actor, "
-      "evaluated_through FROM member_tiers WHERE program_id = ? AND member_id = ?",
-      {program.value, member.value}, [&](const Row& r) {
-        MemberTierState s;
-        s.tier_id = std::string(r.get_text(0));
-        s.since = Instant{r.get_int(1)};
-        s.guaranteed_until = opt_instant(r, 2);
-        auto source = parse_tier_source(r.get_text(3));
-        if (!source) bad_source = std::string(r.get_text(3));
-        s.source = source.value_or(TierSource::kEarned);
-        s.manual_expires_at = opt_instant(r, 4);
-        s.manual_reason = std::string(r.get_text(5));
-        s.actor = std::string(r.get_text(6));
-        s.evaluated_through = opt_instant(r, 7);
-        out = std::move(s);
+      std::string("SELECT ") + kStateColumns +
+          " FROM member_tiers WHERE program_id = ? AND member_id = ?",
+      {program.value, member.value}, [&](const Row& r) { out = read_state(r, 0, bad_source); }));
+  LOYALTY_RETURN_IF_ERROR(bad_source_status(bad_source));
+  return out;
+}
+
+Result<std::vector<MemberId>> StoreSession::member_ids_after(ProgramId program, MemberId after,
+                                                             int limit) {
+  std::vector<MemberId> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT id FROM members WHERE program_id = ? AND id > ? ORDER BY id LIMIT ?",
+      {program.value, after.value, int64_t{limit}},
+      [&](const Row& r) { out.push_back(MemberId{r.get_int(0)}); }));
+  return out;
+}
+
+Result<std::vector<std::pair<MemberId, MemberTierState>>> StoreSession::member_tiers_between(
+    ProgramId program, MemberId first, MemberId last) {
+  std::vector<std::pair<MemberId, MemberTierState>> out;
+  std::optional<std::string> bad_source;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      std::string("SELECT member_id, ") + kStateColumns +
+          " FROM member_tiers WHERE program_id = ? AND member_id BETWEEN ? AND ? ORDER BY "
+          "member_id",
+      {program.value, first.value, last.value}, [&](const Row& r) {
+        out.emplace_back(MemberId{r.get_int(0)}, read_state(r, 1, bad_source));
       }));
-  if (bad_source) {
-    return Status(ErrorCode::kInternal, "member_tiers.source holds '" + *bad_source + "'");
-  }
+  LOYALTY_RETURN_IF_ERROR(bad_source_status(bad_source));
+  return out;
+}
+
+Result<std::vector<std::pair<MemberId, MetricBucket>>> StoreSession::tier_metric_buckets_between(
+    ProgramId program, MemberId first, MemberId last, MonthIndex from, MonthIndex to) {
+  std::vector<std::pair<MemberId, MetricBucket>> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT member_id, month, spend_minor, points, orders FROM tier_metric_buckets WHERE "
+      "program_id = ? AND member_id BETWEEN ? AND ? AND month BETWEEN ? AND ? ORDER BY member_id, "
+      "month",
+      {program.value, first.value, last.value, int64_t{from.value}, int64_t{to.value}},
+      [&](const Row& r) {
+        out.emplace_back(MemberId{r.get_int(0)},
+                         MetricBucket{MonthIndex{static_cast<int32_t>(r.get_int(1))},
+                                      TierMetrics{r.get_int(2), r.get_int(3), r.get_int(4)}});
+      }));
+  return out;
+}
+
+Result<std::vector<MemberId>> StoreSession::lapsed_manual_tiers(ProgramId program, Instant now,
+                                                                int limit) {
+  std::vector<MemberId> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT member_id FROM member_tiers WHERE program_id = ? AND source = 'manual' AND "
+      "manual_expires_at <= ? ORDER BY member_id LIMIT ?",
+      {program.value, now.micros_since_epoch, int64_t{limit}},
+      [&](const Row& r) { out.push_back(MemberId{r.get_int(0)}); }));
   return out;
 }
 

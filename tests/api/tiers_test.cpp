@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "api/api_fixture.h"
+#include "engine/tier_commands.h"
+#include "jobs/scheduler.h"
 
 namespace loyalty::testing {
 namespace {
@@ -169,6 +171,56 @@ TEST_F(TiersApi, AYearOfOrdersUpgradesAtOnceAndRefundsWaitForThePeriodEnd) {
   (void)first;
 }
 
+// The period-end job (what `loyaltyd jobs run` and the server's scheduler run)
+// at New Year in Berlin: Gold reached in 2024 but refunded down to 150.00 falls
+// to Silver (Gold's downgrade_to) at 2025's first instant in Berlin, not
+// before; a year later, 2025's 120.00 renews Silver.
+TEST_F(TiersApi, AtNewYearInBerlinThePeriodEndJobDowngradesThenRenews) {
+  use_config(kCalendarYearTiers);
+  auto reader = store::open_session(db_url_);
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  const auto run_jobs = [&] {
+    auto counts = jobs::run_jobs_once(**reader, *engine_, clock_, jobs::JobSelection{});
+    EXPECT_TRUE(counts.ok() && counts->complete);
+    return counts.ok() ? counts->tier_states : -1;
+  };
+  set_clock("2024-06-10T12:00:00Z");
+  const std::string big = pay("o-1", 35'000);
+  EXPECT_EQ(tier_id(), "gold");
+  refund(big, "r-1", 20'000);
+  EXPECT_EQ(run_jobs(), 0);
+
+  set_clock("2024-12-31T22:59:59Z");  // 23:59:59 in Berlin
+  EXPECT_EQ(run_jobs(), 0);
+  EXPECT_EQ(tier_id(), "gold");
+
+  set_clock("2024-12-31T23:00:00Z");  // New Year in Berlin
+  EXPECT_EQ(run_jobs(), 1);
+  EXPECT_EQ(run_jobs(), 0);
+  Json t(tier());
+  EXPECT_EQ(t.str("/tier/id"), "silver");
+  EXPECT_EQ(t.str("/since"), "2024-12-31T23:00:00Z");
+  EXPECT_EQ(t.str("/guaranteed_until"), "2024-12-31T23:00:00Z");  // no grace: 2025 decides
+  Json h(history());
+  EXPECT_EQ(h.str("/data/0/change"), "downgraded");
+  EXPECT_EQ(h.str("/data/0/from_tier"), "gold");
+  EXPECT_EQ(h.str("/data/0/to_tier"), "silver");
+  EXPECT_EQ(h.num("/data/0/metric_value"), 15'000);
+  EXPECT_EQ(h.str("/data/0/actor"), "system");
+
+  set_clock("2025-05-05T10:00:00Z");
+  pay("o-2", 12'000);
+  set_clock("2025-12-31T23:00:00Z");
+  EXPECT_EQ(run_jobs(), 1);
+  Json h2(history());
+  EXPECT_EQ(h2.str("/data/0/change"), "renewed");
+  EXPECT_EQ(h2.str("/data/0/to_tier"), "silver");
+  EXPECT_EQ(h2.num("/data/0/metric_value"), 12'000);
+  EXPECT_EQ(tier_id(), "silver");
+  EXPECT_EQ(tier_events(),
+            (std::vector<std::string>{"tier.upgraded", "tier.downgraded", "tier.renewed"}));
+}
+
 TEST_F(TiersApi, ARefundDowngradesAtOnceWhenConfigured) {
   std::string config = kCalendarYearTiers;
   config += "  downgrade: {on_refund: true}\n";
@@ -258,6 +310,101 @@ TEST_F(TiersApi, BadAssignmentsAreClearProblems) {
   ProgramHandle other = create_program("Other");
   EXPECT_EQ(client().get("/v1/members/" + alice_ + "/tier", auth(other.key)).status, 404);
   EXPECT_TRUE(tier_events().empty());
+}
+
+// ---- Every source of points counts for a points metric ----
+
+// Silver at 100 points, Gold at 300 (x2 on orders); events, signup and manual
+// credits count; every rule may read member.tier.
+constexpr const char* kPointsTiers = R"(
+earn_rules:
+  - {id: base, trigger: order, kind: spend, points_per_unit: 1}
+  - {id: welcome, trigger: signup, kind: fixed, points: 40}
+  - {id: review, trigger: event, event_type: review, kind: fixed, points: 70}
+  - id: gold_review
+    trigger: event
+    event_type: review
+    kind: fixed
+    points: 5
+    condition: member.tier == "gold"
+tiers:
+  metric: points
+  window: calendar_year
+  levels:
+    - {id: silver, name: Silver, threshold: 100}
+    - id: gold
+      name: Gold
+      threshold: 300
+      benefits: {earn_multiplier: 2}
+)";
+
+class TierSources : public TiersApi {
+ protected:
+  int64_t points_metric() { return Json(tier()).num("/metric/points"); }
+  std::string review(const std::string& id) {
+    HttpResponse r = client().post(
+        "/v1/events", R"({"id":")" + id + R"(","member_id":")" + alice_ + R"(","type":"review"})",
+        auth(program_.key));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.body;
+  }
+  std::string credit(int64_t points) {
+    HttpResponse r =
+        client().post("/v1/members/" + alice_ + "/credits",
+                      R"({"points":)" + std::to_string(points) + "}", auth(program_.key));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r.body).str("/id");
+  }
+};
+
+TEST_F(TierSources, EventsSignupManualCreditsAndReversalsMoveThePointsMetric) {
+  set_clock("2025-03-10T12:00:00Z");
+  use_config(kPointsTiers);
+  const std::string bob = enroll(program_, "bob");  // the signup bonus: 40 points
+  {
+    HttpResponse r = client().get("/v1/members/" + bob + "/tier", auth(program_.key));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(Json(r.body).num("/metric/points"), 40);
+  }
+  EXPECT_EQ(points_metric(), 0);  // alice enrolled before the configuration
+  review("r-1");                  // +70
+  EXPECT_EQ(points_metric(), 70);
+  EXPECT_EQ(tier_id(), "");
+  const std::string manual = credit(50);  // 120: Silver at once
+  EXPECT_EQ(points_metric(), 120);
+  EXPECT_EQ(tier_id(), "silver");
+  HttpResponse r = client().post("/v1/postings/" + manual + "/reversal", "", auth(program_.key));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(points_metric(), 70);  // the reversal subtracts; no downgrade mid-period
+  EXPECT_EQ(tier_id(), "silver");
+  // An order's points count once (from the order, not also as a credit).
+  pay("o-1", 10'000);  // 100 points at Silver (x1)
+  EXPECT_EQ(points_metric(), 170);
+}
+
+TEST_F(TierSources, EventRulesSeeTheTierButOnlyOrderPointsAreMultiplied) {
+  set_clock("2025-03-10T12:00:00Z");
+  use_config(kPointsTiers);
+  credit(300);  // Gold
+  ASSERT_EQ(tier_id(), "gold");
+  Json event(review("r-1"));
+  // 70 + 5 (the gold-only rule read member.tier): not doubled.
+  EXPECT_EQ(event.num("/points"), 75);
+  const std::string order = pay("o-1", 1'000);  // 10 points, x2 at Gold
+  EXPECT_EQ(points_of(order), 20);
+}
+
+TEST_F(TierSources, TheReadSideCompilesATierModelOncePerConfigurationVersion) {
+  use_config(kPointsTiers);
+  tier();
+  const int64_t builds = engine::tier_model_builds();
+  tier();
+  tier();
+  EXPECT_EQ(engine::tier_model_builds(), builds);
+  use_config(kCalendarYearTiers);  // a new version: built again, and read
+  Json t(tier());
+  EXPECT_EQ(t.str("/metric/kind"), "spend");
+  EXPECT_EQ(engine::tier_model_builds(), builds + 1);
 }
 
 }  // namespace

@@ -208,7 +208,7 @@ TEST_P(JobsTest, OneStepExpiresManyLotsOfManyMembersExactly) {
   MemberId later = enroll(p, "later");
   credit(p, later, 7);  // due a month after the others
   clock_.set(at("2025-02-01T12:00:00Z"));
-  jobs::JobRunCounts counts = run_jobs(jobs::JobSelection{true, false, false, false});
+  jobs::JobRunCounts counts = run_jobs(jobs::JobSelection{true, false, false, false, false});
   EXPECT_EQ(counts.members_caught_up, static_cast<int64_t>(std::size(cases)));
   EXPECT_EQ(counts.postings, static_cast<int64_t>(std::size(cases)));
   for (size_t i = 0; i < std::size(cases); ++i) {
@@ -366,6 +366,34 @@ TEST_P(JobsTest, BirthdayRulesApplyTheirConditionsAndFormulas) {
   EXPECT_EQ(balance(p, poor).available.value, 50 + 5);
   EXPECT_EQ(events(p, "birthday.awarded").size(), 3u);
   EXPECT_EQ(count_postings(p, "job:birthday"), 3);
+}
+
+// The tier's birthday bonus (benefits.birthday_bonus_points) is the size of
+// the birthday award, with no birthday rule: Gold members get 500, Silver
+// members 0 (no bonus configured), members without a tier nothing. The
+// points metric counts manual credits, so the credits below set the tiers.
+TEST_P(JobsTest, TheTiersBirthdayBonusIsAwardedOnTheBirthday) {
+  clock_.set(at("2025-01-01T12:00:00Z"));
+  ProgramId p = create_program("UTC", R"(tiers:
+  metric: points
+  window: lifetime
+  levels:
+    - {id: silver, name: Silver, threshold: 100}
+    - {id: gold, name: Gold, threshold: 1000, benefits: {birthday_bonus_points: 500}}
+)");
+  MemberId gold = enroll(p, "gold", LocalDate{1990, 1, 5});
+  MemberId silver = enroll(p, "silver", LocalDate{1990, 1, 5});
+  MemberId none = enroll(p, "none", LocalDate{1990, 1, 5});
+  credit(p, gold, 1000);
+  credit(p, silver, 100);
+  run_jobs();
+  run_daily_until(at("2025-01-06T00:00:00Z"));
+  EXPECT_EQ(balance(p, gold).available.value, 1000 + 500);
+  EXPECT_EQ(balance(p, silver).available.value, 100);
+  EXPECT_EQ(balance(p, none).available.value, 0);
+  auto awarded = events(p, "birthday.awarded");
+  ASSERT_EQ(awarded.size(), 1u);
+  EXPECT_NE(awarded[0].payload_json.find("\"rule_id\":\"tier:gold\""), std::string::npos);
 }
 
 // Birthday and anniversary rules see the member's attributes and order

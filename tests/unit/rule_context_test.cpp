@@ -114,7 +114,7 @@ TEST(MemberContext, FillsEveryMemberAndProgramField) {
   balance.available = Points{150};
   balance.lifetime_earned = Points{900};
   MemberContext ctx;
-  ASSERT_TRUE(ctx.fill(program, member, &balance).ok());
+  ASSERT_TRUE(ctx.fill(program, member, &balance, "gold").ok());
   const rules::MemberView& v = ctx.member;
   EXPECT_EQ(v.id, "mem_42");
   EXPECT_EQ(v.external_id, "cust-42");
@@ -128,14 +128,16 @@ TEST(MemberContext, FillsEveryMemberAndProgramField) {
   EXPECT_EQ(v.lifetime_earned_points, 900);
   EXPECT_EQ(v.orders_count, 3);
   EXPECT_EQ(v.total_spent_minor, 12050);
+  EXPECT_EQ(v.tier, "gold");
   EXPECT_EQ(ctx.program.id, "prg_7");
   EXPECT_EQ(ctx.program.currency, "USD");
   EXPECT_EQ(ctx.program.timezone, "Europe/Berlin");
 
   MemberContext without_balance;
-  ASSERT_TRUE(without_balance.fill(program, member, nullptr).ok());
+  ASSERT_TRUE(without_balance.fill(program, member, nullptr, "").ok());
   EXPECT_EQ(without_balance.member.available_points, 0);
   EXPECT_EQ(without_balance.member.orders_count, 3);  // from the member row, not the balance
+  EXPECT_EQ(without_balance.member.tier, "");
 }
 
 TEST(OrderContext, FillsTheOrderItsItemsAndTheirAttributes) {
@@ -196,7 +198,7 @@ TEST(RuleContext, RulesSeeAttributesAndStatistics) {
     ASSERT_TRUE(expression.ok()) << c.expression << ": " << expression.status().message();
     for (bool first : {true, false}) {
       MemberContext m;
-      ASSERT_TRUE(m.fill(program, first ? vip : newcomer, nullptr).ok());
+      ASSERT_TRUE(m.fill(program, first ? vip : newcomer, nullptr, "").ok());
       OrderContext o;
       ASSERT_TRUE(o.fill(first ? partner : direct).ok());
       rules::Context ctx;
@@ -215,7 +217,7 @@ TEST(RuleContext, RulesSeeAttributesAndStatistics) {
   OrderContext o;
   ASSERT_TRUE(o.fill(partner).ok());
   MemberContext m;
-  ASSERT_TRUE(m.fill(program, vip, nullptr).ok());
+  ASSERT_TRUE(m.fill(program, vip, nullptr, "").ok());
   rules::Context ctx;
   ctx.order = &o.order;
   ctx.member = &m.member;
