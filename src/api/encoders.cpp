@@ -161,13 +161,16 @@ void write_balance(JsonWriter& w, MemberId member, const Balance& b, const Progr
   int64_t held = 0;
   // Only a corrupt ledger could overflow here; the value then saturates
   // rather than wrapping into a nonsense liability.
-  if (!checked_add(b.available.value, b.pending.value, &held)) {
+  // Held points (checkout holds) are owed until captured: part of the liability.
+  if (!checked_add(b.available.value, b.pending.value, &held) ||
+      !checked_add(held, b.held.value, &held)) {
     held = b.available.value > 0 ? INT64_MAX : INT64_MIN;
   }
   w.begin_object()
       .field("member_id", format_id(member))
       .field("available", b.available.value)
       .field("pending", b.pending.value)
+      .field("held", b.held.value)
       .field("lifetime_earned", b.lifetime_earned.value)
       .field("lifetime_spent", b.lifetime_spent.value)
       .field("expired", b.expired.value)

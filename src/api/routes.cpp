@@ -47,6 +47,20 @@ http::Router build_router() {
       {"GET", "/v1/members/{id}/tier", kKey, "members:read", get_member_tier},
       {"PUT", "/v1/members/{id}/tier", kKey, "members:write", put_member_tier},
       {"GET", "/v1/members/{id}/tier/history", kKey, "members:read", list_member_tier_history},
+      {"GET", "/v1/vip/members", kKey, "members:read", list_vip_members},
+      // Paid membership (docs/tiers.md).
+      {"GET", "/v1/members/{id}/paid-membership", kKey, "members:read", get_paid_membership},
+      {"POST", "/v1/members/{id}/paid-membership/payments", kKey, "members:write",
+       post_paid_membership_payment},
+      {"POST", "/v1/members/{id}/paid-membership:cancel", kKey, "members:write",
+       post_paid_membership_cancel},
+      // Points at checkout (docs/checkout.md).
+      {"POST", "/v1/members/{id}/checkout/quote", kKey, "ledger:read", quote_checkout},
+      {"POST", "/v1/members/{id}/holds", kKey, "ledger:write", create_hold},
+      {"GET", "/v1/members/{id}/holds", kKey, "ledger:read", list_member_holds},
+      {"GET", "/v1/holds/{id}", kKey, "ledger:read", get_hold},
+      {"POST", "/v1/holds/{id}:capture", kKey, "ledger:write", capture_hold},
+      {"POST", "/v1/holds/{id}:release", kKey, "ledger:write", release_hold},
       // Outbox (until delivery lands: docs/events.md).
       {"GET", "/v1/outbox", kKey, "program:read", list_outbox_events},
       // Orders and order tracking (docs/orders.md).
@@ -58,6 +72,15 @@ http::Router build_router() {
       {"GET", "/v1/members/{id}/orders", kKey, "orders:read", list_member_orders},
       {"POST", "/v1/members/{id}/orders:claim", kKey, "orders:write", claim_member_orders},
       {"GET", "/v1/reports/carriers", kKey, "orders:read", carrier_report},
+      // Rewards, redemptions and coupons (docs/rewards.md). Actions are
+      // "{id}:cancel", "{code}:validate", "{code}:consume" in the last segment.
+      {"GET", "/v1/members/{id}/rewards", kKey, "members:read", list_member_rewards},
+      {"POST", "/v1/members/{id}/redemptions", kKey, "ledger:write", create_redemption},
+      {"GET", "/v1/members/{id}/redemptions", kKey, "ledger:read", list_member_redemptions},
+      {"GET", "/v1/members/{id}/redemptions/{rid}", kKey, "ledger:read", get_member_redemption},
+      {"POST", "/v1/members/{id}/redemptions/{rid}", kKey, "ledger:write", redemption_action},
+      {"POST", "/v1/coupons/{code}", kKey, "orders:write", coupon_action},
+      {"GET", "/v1/programs/{id}/donations", kKey, "program:read", program_donations},
       // Operations and documentation.
       {"GET", "/healthz", kNone, "", healthz},
       {"GET", "/readyz", kNone, "", readyz},

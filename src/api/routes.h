@@ -46,8 +46,20 @@ void list_member_events(http::RequestContext& ctx, const http::Responder& respon
 void get_member_tier(http::RequestContext& ctx, const http::Responder& respond);
 void put_member_tier(http::RequestContext& ctx, const http::Responder& respond);
 void list_member_tier_history(http::RequestContext& ctx, const http::Responder& respond);
+void list_vip_members(http::RequestContext& ctx, const http::Responder& respond);
+void post_paid_membership_payment(http::RequestContext& ctx, const http::Responder& respond);
+void post_paid_membership_cancel(http::RequestContext& ctx, const http::Responder& respond);
+void get_paid_membership(http::RequestContext& ctx, const http::Responder& respond);
 
 void list_outbox_events(http::RequestContext& ctx, const http::Responder& respond);
+
+// Points at checkout (api/checkout.cpp).
+void quote_checkout(http::RequestContext& ctx, const http::Responder& respond);
+void create_hold(http::RequestContext& ctx, const http::Responder& respond);
+void list_member_holds(http::RequestContext& ctx, const http::Responder& respond);
+void get_hold(http::RequestContext& ctx, const http::Responder& respond);
+void capture_hold(http::RequestContext& ctx, const http::Responder& respond);
+void release_hold(http::RequestContext& ctx, const http::Responder& respond);
 
 void create_order(http::RequestContext& ctx, const http::Responder& respond);
 void find_orders(http::RequestContext& ctx, const http::Responder& respond);
@@ -57,6 +69,15 @@ void refund_order(http::RequestContext& ctx, const http::Responder& respond);
 void list_member_orders(http::RequestContext& ctx, const http::Responder& respond);
 void claim_member_orders(http::RequestContext& ctx, const http::Responder& respond);
 void carrier_report(http::RequestContext& ctx, const http::Responder& respond);
+
+// Rewards (api/rewards.cpp, docs/rewards.md).
+void list_member_rewards(http::RequestContext& ctx, const http::Responder& respond);
+void create_redemption(http::RequestContext& ctx, const http::Responder& respond);
+void list_member_redemptions(http::RequestContext& ctx, const http::Responder& respond);
+void get_member_redemption(http::RequestContext& ctx, const http::Responder& respond);
+void redemption_action(http::RequestContext& ctx, const http::Responder& respond);
+void coupon_action(http::RequestContext& ctx, const http::Responder& respond);
+void program_donations(http::RequestContext& ctx, const http::Responder& respond);
 
 void healthz(http::RequestContext& ctx, const http::Responder& respond);
 void readyz(http::RequestContext& ctx, const http::Responder& respond);

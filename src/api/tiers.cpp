@@ -48,7 +48,9 @@ std::string tier_view_json(const engine::MemberTierView& v) {
   JsonWriter w;
   w.begin_object().field("member_id", format_id(v.member_id));
   w.field("tiers_enabled", config.enabled());
-  write_level_or_null(w, "tier", config, level_index(config, v.state.tier_id));
+  // The effective tier: the higher of the one held and the one a paid plan grants.
+  write_level_or_null(w, "tier", config, level_index(config, v.effective_tier));
+  w.field("held_tier", v.state.tier_id).field("granted_tier", v.granted_tier);
   if (config.enabled()) {
     w.field("since", format_rfc3339(v.state.since));
   } else {
@@ -87,16 +89,41 @@ std::string tier_view_json(const engine::MemberTierView& v) {
   return w.take();
 }
 
+// {"admin_id"} or {"name", "email"}; the form is checked by
+// validate_account_manager.
+Result<std::optional<AccountManager>> decode_account_manager(const http::JsonObject& o) {
+  LOYALTY_ASSIGN_OR_RETURN(auto m,
+                           o.optional_object("account_manager", {"name", "email", "admin_id"}));
+  if (!m) return std::optional<AccountManager>();
+  AccountManager out;
+  LOYALTY_ASSIGN_OR_RETURN(auto name, m->optional_string("name", kMaxAccountManagerFieldLength));
+  LOYALTY_ASSIGN_OR_RETURN(auto email, m->optional_string("email", kMaxAccountManagerFieldLength));
+  LOYALTY_ASSIGN_OR_RETURN(auto admin,
+                           m->optional_string("admin_id", kMaxAccountManagerFieldLength));
+  out.name = name.value_or("");
+  out.email = email.value_or("");
+  out.admin_id = admin.value_or("");
+  LOYALTY_RETURN_IF_ERROR(validate_account_manager(out));
+  return std::optional<AccountManager>(std::move(out));
+}
+
 Result<engine::SetMemberTier> decode_set_member_tier(std::string_view body, ProgramId program,
                                                      MemberId member, std::string_view actor) {
-  LOYALTY_ASSIGN_OR_RETURN(http::JsonObject o,
-                           http::parse_object(body, {"tier", "reason", "expires_at", "actor"}));
+  LOYALTY_ASSIGN_OR_RETURN(
+      http::JsonObject o,
+      http::parse_object(body, {"tier", "reason", "expires_at", "account_manager", "actor"}));
   engine::SetMemberTier c;
   c.program_id = program;
   c.member_id = member;
-  LOYALTY_ASSIGN_OR_RETURN(c.tier_id, o.required_string("tier", kMaxTierIdLength));
+  // "tier": null ends an admin's assignment (a VIP's too).
+  if (!o.is_null("tier")) {
+    LOYALTY_ASSIGN_OR_RETURN(c.tier_id, o.required_string("tier", kMaxTierIdLength));
+  } else if (o.has("expires_at")) {
+    return http::field_error("expires_at", "applies to an assignment, not to \"tier\": null");
+  }
   LOYALTY_ASSIGN_OR_RETURN(c.reason, o.required_string("reason", kMaxTierReasonLength));
   LOYALTY_ASSIGN_OR_RETURN(c.expires_at, o.optional_instant("expires_at"));
+  LOYALTY_ASSIGN_OR_RETURN(c.account_manager, decode_account_manager(o));
   LOYALTY_ASSIGN_OR_RETURN(auto person, o.optional_string("actor", kMaxTierReasonLength, 1));
   c.actor = person ? fmt::format("{}:{}", actor, *person) : std::string(actor);
   return c;
@@ -148,6 +175,44 @@ void list_member_tier_history(http::RequestContext& ctx, const http::Responder& 
               .end_object();
         },
         [](const store::TierHistoryEntry& e) { return e.id; });
+    return http::Response{200, "application/json", std::move(body), {}};
+  });
+}
+
+// GET /v1/vip/members: the members holding an invite-only tier, by member id,
+// optionally only one account manager's (`account_manager`: an admin id or an
+// email).
+void list_vip_members(http::RequestContext& ctx, const http::Responder& respond) {
+  if (Status st = ctx.query.check_allowed({"limit", "cursor", "account_manager"}); !st.ok()) {
+    return respond_error(ctx, respond, st);
+  }
+  auto page = cursor_page<MemberTag>(ctx.query);
+  if (!page.ok()) return respond_error(ctx, respond, page.status());
+  const std::string manager(ctx.query.get("account_manager").value_or(std::string_view()));
+  if (manager.size() > kMaxAccountManagerFieldLength) {
+    return respond_error(
+        ctx, respond,
+        http::field_error("account_manager",
+                          fmt::format("at most {} characters", kMaxAccountManagerFieldLength)));
+  }
+  const Instant now = ctx.services->clock->now();
+  respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
+    LOYALTY_ASSIGN_OR_RETURN(auto vips, s.list_vip_members(program_of(ctx), manager, page->cursor,
+                                                           now, page->limit + 1));
+    std::string body = list_json(
+        vips, page->limit,
+        [](JsonWriter& w, const store::VipMember& v) {
+          w.begin_object().field("member_id", format_id(v.member_id)).field("tier", v.tier_id);
+          w.key("account_manager").begin_object();
+          engine::write_account_manager_fields(w, v.manager);
+          w.end_object()
+              .field("reason", v.reason)
+              .field("assigned_by", v.actor)
+              .field("assigned_at", format_rfc3339(v.assigned_at));
+          write_instant_or_null(w, "expires_at", v.expires_at);
+          w.end_object();
+        },
+        [](const store::VipMember& v) { return v.member_id; });
     return http::Response{200, "application/json", std::move(body), {}};
   });
 }

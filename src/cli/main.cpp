@@ -4,7 +4,8 @@
 //   loyaltyd program create --db URL --name NAME --currency USD --timezone Europe/Berlin
 //   loyaltyd verify  --db URL
 //   loyaltyd migrate --db URL
-//   loyaltyd jobs run --db URL [--job vesting|expiry|birthdays|anniversaries|tiers|all]
+//   loyaltyd jobs run --db URL
+//       [--job vesting|expiry|birthdays|anniversaries|tiers|holds|paid_memberships|all]
 //   loyaltyd config validate FILE [--currency USD] [--timezone UTC]
 //   loyaltyd import orders FILE --db URL --program ID [--format csv|ndjson|cdnow]
 //            [--create-members] [--skip-invalid] [--quiet] [--as-of T] [--batch-size N]
@@ -59,7 +60,10 @@ int main(int argc, char** argv) {
       jobs_cmd->add_subcommand("run", "Run due scheduled work once and print what it did");
   jobs_run->add_option("--db", db_url, "sqlite:PATH or postgresql://...")->required();
   std::string job = "all";
-  jobs_run->add_option("--job", job, "vesting, expiry, birthdays, anniversaries, tiers or all")
+  jobs_run
+      ->add_option("--job", job,
+                   "vesting, expiry, birthdays, anniversaries, tiers, holds, "
+                   "paid_memberships or all")
       ->default_val("all");
 
   loyalty::cli::ConfigValidateOptions config_validate;

@@ -32,7 +32,8 @@ struct MemberState {
   bool exists = false;
   int64_t lots_available = 0;
   int64_t lots_pending = 0;
-  int64_t deficit = 0;  // available entries with no lot
+  int64_t deficit = 0;     // available entries with no lot
+  int64_t open_holds = 0;  // points of the member's open holds (table holds)
   std::optional<int64_t> earliest_due;
 };
 
@@ -68,7 +69,8 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
       }));
   LOYALTY_RETURN_IF_ERROR(
       db.query("SELECT program_id, member_id, available, pending, lifetime_earned, lifetime_spent, "
-               "expired, adjusted, transferred_net, next_due_at, rolling_expires_at FROM balances",
+               "expired, adjusted, transferred_net, next_due_at, rolling_expires_at, held FROM "
+               "balances",
                {}, [&](const store::Row& r) {
                  MemberState& m = members[Key{r.get_int(0), r.get_int(1)}];
                  m.has_stored = true;
@@ -81,7 +83,47 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
                  m.stored.transferred_net = Points{r.get_int(8)};
                  if (!r.is_null(9)) m.stored.next_due_at = Instant{r.get_int(9)};
                  if (!r.is_null(10)) m.stored.rolling_expires_at = Instant{r.get_int(10)};
+                 m.stored.held = Points{r.get_int(11)};
                }));
+  // Checkout holds: the held account must equal the open holds, and each
+  // hold's lots must add up to it (docs/checkout.md).
+  std::map<Key, int64_t> hold_points;  // (program, hold) -> points
+  LOYALTY_RETURN_IF_ERROR(
+      db.query("SELECT program_id, id, member_id, status, points, captured, refunded FROM holds",
+               {}, [&](const store::Row& r) {
+                 Key hold{r.get_int(0), r.get_int(1)};
+                 std::string name = format_id(HoldId{hold.id});
+                 int64_t points = r.get_int(4);
+                 int64_t captured = r.get_int(5);
+                 int64_t refunded = r.get_int(6);
+                 hold_points[hold] = points;
+                 ++report.holds;
+                 if (r.get_text(3) == "open")
+                   members[Key{hold.program, r.get_int(2)}].open_holds += points;
+                 if (captured < 0 || captured > points || refunded < 0 || refunded > captured) {
+                   problem(name + ": captured " + std::to_string(captured) + " / refunded " +
+                           std::to_string(refunded) + " outside 0.." + std::to_string(points));
+                 }
+               }));
+  std::map<Key, int64_t> hold_lot_sums;
+  LOYALTY_RETURN_IF_ERROR(
+      db.query("SELECT program_id, hold_id, held, captured, refunded FROM hold_lots", {},
+               [&](const store::Row& r) {
+                 Key hold{r.get_int(0), r.get_int(1)};
+                 hold_lot_sums[hold] += r.get_int(2);
+                 if (r.get_int(3) < 0 || r.get_int(3) > r.get_int(2) || r.get_int(4) < 0 ||
+                     r.get_int(4) > r.get_int(3)) {
+                   problem(format_id(HoldId{hold.id}) +
+                           ": a lot's captured or refunded points exceed "
+                           "what it held");
+                 }
+               }));
+  for (const auto& [hold, points] : hold_points) {
+    if (hold_lot_sums[hold] != points) {
+      problem(format_id(HoldId{hold.id}) + ": holds " + std::to_string(points) +
+              " points but its lots hold " + std::to_string(hold_lot_sums[hold]));
+    }
+  }
   std::unordered_map<int64_t, LotState> lots;  // lot ids are unique store-wide
   std::map<Key, int64_t> lot_program;
   LOYALTY_RETURN_IF_ERROR(db.query(
@@ -195,18 +237,23 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
                 stored.lifetime_earned == computed.lifetime_earned &&
                 stored.lifetime_spent == computed.lifetime_spent &&
                 stored.expired == computed.expired && stored.adjusted == computed.adjusted &&
-                stored.transferred_net == computed.transferred_net;
+                stored.transferred_net == computed.transferred_net && stored.held == computed.held;
     if (!same) {
       problem(name + ": stored balance (available " + std::to_string(stored.available.value) +
               ", pending " + std::to_string(stored.pending.value) + ", earned " +
               std::to_string(stored.lifetime_earned.value) + ", spent " +
               std::to_string(stored.lifetime_spent.value) + ", expired " +
-              std::to_string(stored.expired.value) + ") differs from the postings (available " +
-              std::to_string(computed.available.value) + ", pending " +
-              std::to_string(computed.pending.value) + ", earned " +
+              std::to_string(stored.expired.value) + ", held " + std::to_string(stored.held.value) +
+              ") differs from the postings (available " + std::to_string(computed.available.value) +
+              ", pending " + std::to_string(computed.pending.value) + ", earned " +
               std::to_string(computed.lifetime_earned.value) + ", spent " +
               std::to_string(computed.lifetime_spent.value) + ", expired " +
-              std::to_string(computed.expired.value) + ")");
+              std::to_string(computed.expired.value) + ", held " +
+              std::to_string(computed.held.value) + ")");
+    }
+    if (computed.held.value != m.open_holds) {
+      problem(name + ": held " + std::to_string(computed.held.value) +
+              " differs from its open holds " + std::to_string(m.open_holds));
     }
     if (computed.available.value != m.lots_available + m.deficit) {
       problem(name + ": available " + std::to_string(computed.available.value) +
@@ -246,7 +293,7 @@ std::string format_report(const VerifyReport& r) {
   std::string out = "loyaltyd verify: " + std::to_string(r.programs) + " programs, " +
                     std::to_string(r.members) + " members, " + std::to_string(r.postings) +
                     " postings, " + std::to_string(r.entries) + " entries, " +
-                    std::to_string(r.lots) + " lots\n";
+                    std::to_string(r.lots) + " lots, " + std::to_string(r.holds) + " holds\n";
   if (r.problems.empty()) {
     out +=
         "OK: every posting sums to zero; balances and lots equal the postings; no forbidden "

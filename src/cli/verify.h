@@ -5,7 +5,8 @@
 // materialized values; checks that every posting's entries sum to zero, that no
 // lot is negative or above its original, that no balance is negative where the
 // program forbids it, and that no lot due to vest or expire is hidden from the
-// scheduler (next_due_at not later than the earliest due lot).
+// scheduler (next_due_at not later than the earliest due lot), and that every
+// member's held points equal their open checkout holds, whose lots add up.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,7 @@ struct VerifyReport {
   int64_t postings = 0;
   int64_t entries = 0;
   int64_t lots = 0;
+  int64_t holds = 0;                  // checkout holds (their points and lots are checked too)
   std::vector<std::string> problems;  // empty = every invariant holds
   bool truncated = false;             // more problems than kMaxReportedProblems
 };

@@ -50,6 +50,30 @@ const char* error_code_name(ErrorCode code) {
       return "unknown_event_type";
     case ErrorCode::kUnknownTier:
       return "unknown_tier";
+    case ErrorCode::kUnknownPlan:
+      return "unknown_plan";
+    case ErrorCode::kPaymentMismatch:
+      return "payment_mismatch";
+    case ErrorCode::kCheckoutLimit:
+      return "checkout_limit";
+    case ErrorCode::kCaptureExceedsHold:
+      return "capture_exceeds_hold";
+    case ErrorCode::kHoldNotOpen:
+      return "hold_not_open";
+    case ErrorCode::kRewardUnavailable:
+      return "reward_unavailable";
+    case ErrorCode::kRewardNotEligible:
+      return "reward_not_eligible";
+    case ErrorCode::kOutOfStock:
+      return "out_of_stock";
+    case ErrorCode::kRedemptionLimitReached:
+      return "redemption_limit_reached";
+    case ErrorCode::kCouponNotUsable:
+      return "coupon_not_usable";
+    case ErrorCode::kCouponNotApplicable:
+      return "coupon_not_applicable";
+    case ErrorCode::kNotCancellable:
+      return "not_cancellable";
     case ErrorCode::kUnavailable:
       return "unavailable";
     case ErrorCode::kRetryable:

@@ -39,6 +39,18 @@ enum class ErrorCode {
   kRefundExceedsPaid,       // a refund above what was paid (and not yet refunded)
   kUnknownEventType,        // a custom event with no earn rule for its type
   kUnknownTier,             // a tier id the program's configuration does not define
+  kUnknownPlan,             // a paid-membership plan id the configuration does not define
+  kPaymentMismatch,         // a paid-membership payment's amount or currency is not the plan's
+  kCheckoutLimit,           // points at checkout disabled, below the minimum, above the share
+  kCaptureExceedsHold,      // a capture of more points than the hold holds
+  kHoldNotOpen,             // a capture or release of a hold captured, released or expired
+  kRewardUnavailable,       // a reward inactive or outside its validity window
+  kRewardNotEligible,       // a reward restricted to other tiers, or its condition is not met
+  kOutOfStock,              // a reward's stock is exhausted
+  kRedemptionLimitReached,  // the member's per-period or lifetime limit of a reward
+  kCouponNotUsable,         // a coupon consumed (by another order), cancelled or expired
+  kCouponNotApplicable,     // a coupon whose terms the cart does not meet (minimum order, SKU)
+  kNotCancellable,          // a redemption already cancelled, or its coupon already used
   // Infrastructure.
   kUnavailable,  // draining, queue full, store busy: retry later
   kRetryable,    // serialization failure / deadlock: the batch is retried

@@ -29,8 +29,14 @@ namespace {
 
 using KeyList = std::vector<std::string_view>;
 
-const KeyList kTopKeys = {"$schema", "earning",   "expiry",     "earn_rules", "tiers",
-                          "rewards", "campaigns", "challenges", "referrals"};
+const KeyList kTopKeys = {"$schema",   "earning",  "expiry",         "earn_rules",
+                          "tiers",     "rewards",  "campaigns",      "challenges",
+                          "referrals", "checkout", "paid_membership"};
+const KeyList kPaidMembershipKeys = {"reminder_days", "plans"};
+const KeyList kPaidPlanKeys = {"id", "name", "price", "period", "grace_days", "grants"};
+const KeyList kPaidGrantKeys = {"tier", "benefits"};
+const KeyList kCheckoutKeys = {"points", "amount", "min_points", "max_order_share_percent",
+                               "hold_minutes"};
 const KeyList kEarningKeys = {"eligible_spend",      "rounding",         "return_window_days",
                               "vest_from",           "refund_overspend", "guest_order_claim_days",
                               "max_points_per_order"};
@@ -48,7 +54,8 @@ const KeyList kGlobalCapKeys = {"period", "max_awards", "max_points"};
 const KeyList kTierKeys = {"metric",        "expression", "window",
                            "window_months", "downgrade",  "levels"};
 const KeyList kTierDowngradeKeys = {"grace_periods", "on_refund"};
-const KeyList kTierLevelKeys = {"id", "name", "threshold", "downgrade_to", "benefits"};
+const KeyList kTierLevelKeys = {"id",           "name",        "threshold",
+                                "downgrade_to", "invite_only", "benefits"};
 const KeyList kTierBenefitKeys = {"earn_multiplier",       "free_shipping", "early_access_hours",
                                   "birthday_bonus_points", "perks",         "rewards"};
 
@@ -78,6 +85,7 @@ constexpr TierMetric kTierMetrics[] = {TierMetric::kSpend, TierMetric::kPoints, 
 constexpr TierWindowKind kTierWindows[] = {
     TierWindowKind::kCalendarYear, TierWindowKind::kRollingMonths, TierWindowKind::kLifetime};
 constexpr int64_t kMaxTierThreshold = 1'000'000'000'000;
+constexpr BillingPeriod kBillingPeriods[] = {BillingPeriod::kMonth, BillingPeriod::kYear};
 constexpr CapPeriod kCapPeriods[] = {CapPeriod::kDay, CapPeriod::kWeek, CapPeriod::kMonth,
                                      CapPeriod::kYear, CapPeriod::kLifetime};
 
@@ -467,6 +475,13 @@ class DocumentParser {
   std::optional<EarnCap> parse_cap(const Fields& rule, std::string_view key, bool member,
                                    const rules::Environment& env);
   void parse_tiers(const YAML::Node& node, const YAML::Node& key, TierConfig& out);
+  // A tier's (or a paid plan's) `benefits` mapping under `f`.
+  std::optional<TierBenefits> read_benefits(const Fields& f);
+  void parse_paid_membership(const YAML::Node& node, const YAML::Node& key, const TierConfig& tiers,
+                             PaidMembershipConfig& out);
+  std::optional<PaidPlan> parse_paid_plan(const YAML::Node& node, const std::string& path,
+                                          const TierConfig& tiers);
+  void parse_checkout(const YAML::Node& node, const YAML::Node& key, CheckoutConfig& out);
   std::optional<TierLevel> parse_tier_level(const YAML::Node& node, const std::string& path,
                                             TierMetric metric);
   std::vector<std::string> read_id_list(const Fields& f, std::string_view key, size_t max,
@@ -848,6 +863,40 @@ void DocumentParser::parse_expiry(const YAML::Node& node, const YAML::Node& key,
   }
 }
 
+// Points at checkout (domain/checkout_points.h, docs/checkout.md): the rate
+// (`points` pay `amount`) is required; the limits have defaults.
+void DocumentParser::parse_checkout(const YAML::Node& node, const YAML::Node& key,
+                                    CheckoutConfig& out) {
+  auto f = read_map(node, "checkout", kCheckoutKeys, &key);
+  if (!f) return;
+  for (std::string_view required : {"points", "amount"}) {
+    if (!f->has(required)) {
+      report_missing(*f, required,
+                     required == "points" ? "expected the points that pay `amount`, like 100"
+                                          : "expected the money `points` pay, like \"1.00\"");
+    }
+  }
+  auto points = read_int(*f, "points", 1, kMaxCheckoutRatePoints);
+  int64_t amount_minor = 0;  // 0: missing or invalid (reported)
+  if (f->has("amount")) {
+    if (auto amount = read_money(*f, "amount"); amount && *amount <= 0) {
+      error("checkout.amount", *f->value("amount"), "expected an amount above 0");
+    } else if (amount) {
+      amount_minor = *amount;
+    }
+  }
+  out.min_points = read_int(*f, "min_points", 0, kMaxCheckoutMinPoints).value_or(out.min_points);
+  out.max_order_share_percent = static_cast<int>(
+      read_int(*f, "max_order_share_percent", 1, 100).value_or(out.max_order_share_percent));
+  out.hold_minutes =
+      static_cast<int>(read_int(*f, "hold_minutes", 1, kMaxHoldMinutes).value_or(out.hold_minutes));
+  if (points && amount_minor > 0) {
+    out.enabled = true;
+    out.rate_points = *points;
+    out.rate_amount_minor = amount_minor;
+  }
+}
+
 bool valid_rule_id(std::string_view id) {
   return !id.empty() && id.size() <= kMaxRuleIdLength &&
          std::all_of(id.begin(), id.end(), [](char c) {
@@ -1139,7 +1188,18 @@ std::optional<TierLevel> DocumentParser::parse_tier_level(const YAML::Node& node
     }
     level.name = *name;
   }
-  if (!f->has("threshold")) {
+  level.invite_only = read_bool(*f, "invite_only").value_or(false);
+  if (level.invite_only) {
+    // VIP: reached and left only by an admin's assignment (docs/tiers.md).
+    if (f->has("threshold")) {
+      error(here("threshold"), *f->value("threshold"),
+            "an invite-only tier has no threshold: only an admin's assignment reaches it");
+    }
+    if (f->has("downgrade_to")) {
+      error(here("downgrade_to"), *f->value("downgrade_to"),
+            "an invite-only tier has no downgrade_to: only an admin's assignment leaves it");
+    }
+  } else if (!f->has("threshold")) {
     report_missing(*f, "threshold",
                    metric == TierMetric::kSpend ? "the spend that qualifies, like \"500.00\""
                                                 : "the metric value that qualifies");
@@ -1149,24 +1209,138 @@ std::optional<TierLevel> DocumentParser::parse_tier_level(const YAML::Node& node
     level.threshold = read_int(*f, "threshold", 0, kMaxTierThreshold).value_or(-1);
   }
   if (auto to = read_string(*f, "downgrade_to")) level.downgrade_to = *to;
-  if (auto b = f->value("benefits")) {
-    YAML::Node k = f->key_node("benefits");
-    if (auto bf = read_map(*b, here("benefits"), kTierBenefitKeys, &k)) {
-      TierBenefits& out = level.benefits;
-      if (bf->has("earn_multiplier")) {
-        out.earn_multiplier = read_decimal(*bf, "earn_multiplier").value_or(out.earn_multiplier);
+  if (auto benefits = read_benefits(*f)) level.benefits = std::move(*benefits);
+  if (errors_.size() != errors_before) return std::nullopt;
+  return level;
+}
+
+std::optional<TierBenefits> DocumentParser::read_benefits(const Fields& f) {
+  auto b = f.value("benefits");
+  if (!b) return std::nullopt;
+  YAML::Node k = f.key_node("benefits");
+  auto bf = read_map(*b, child_path(f.path, "benefits"), kTierBenefitKeys, &k);
+  if (!bf) return std::nullopt;
+  TierBenefits out;
+  if (bf->has("earn_multiplier")) {
+    out.earn_multiplier = read_decimal(*bf, "earn_multiplier").value_or(out.earn_multiplier);
+  }
+  out.free_shipping = read_bool(*bf, "free_shipping").value_or(false);
+  out.early_access_hours =
+      static_cast<int>(read_int(*bf, "early_access_hours", 0, kMaxEarlyAccessHours).value_or(0));
+  out.birthday_bonus_points = read_int(*bf, "birthday_bonus_points", 0, kMaxRulePoints).value_or(0);
+  out.perks = read_id_list(*bf, "perks", kMaxTierPerks, "perk names");
+  out.reward_ids = read_id_list(*bf, "rewards", kMaxTierPerks, "reward ids");
+  for (std::string_view earning : {"earn_multiplier", "birthday_bonus_points"}) {
+    if (f.path.starts_with("paid_membership") && bf->has(earning)) {
+      error(child_path(bf->path, earning), bf->key_node(earning),
+            std::string(earning) +
+                " is a tier's benefit: a plan that changes earning grants a tier (grants.tier)");
+    }
+  }
+  return out;
+}
+
+std::optional<PaidPlan> DocumentParser::parse_paid_plan(const YAML::Node& node,
+                                                        const std::string& path,
+                                                        const TierConfig& tiers) {
+  const size_t errors_before = errors_.size();
+  auto f = read_map(node, path, kPaidPlanKeys);
+  if (!f) return std::nullopt;
+  PaidPlan plan;
+  for (auto [key, expected] :
+       {std::pair{"id", "a plan id of [a-z0-9_-], 1 to 64 characters"},
+        std::pair{"name", "the plan's name, shown to members"},
+        std::pair{"price", "the price per period in the program's currency, like \"9.99\""},
+        std::pair{"period", "the billing period: month or year"},
+        std::pair{"grants", "what the plan grants: {tier: <tier id>} or {benefits: {...}}"}}) {
+    if (!f->has(key)) report_missing(*f, key, expected);
+  }
+  if (auto id = read_string(*f, "id")) {
+    if (!valid_rule_id(*id)) {
+      error(child_path(path, "id"), *f->value("id"),
+            "expected a plan id of lower-case letters, digits, '_' and '-', 1 to " +
+                std::to_string(kMaxRuleIdLength) + " characters, got " + quoted(*id));
+    }
+    plan.id = *id;
+  }
+  if (auto name = read_string(*f, "name")) {
+    if (name->empty() || name->size() > kMaxConfigNameLength) {
+      error(child_path(path, "name"), *f->value("name"),
+            "expected a name of 1 to " + std::to_string(kMaxConfigNameLength) + " characters");
+    }
+    plan.name = *name;
+  }
+  if (f->has("price")) {
+    if (auto price = read_money(*f, "price"); price && *price <= 0) {
+      error(child_path(path, "price"), *f->value("price"), "expected a price above 0");
+    } else if (price) {
+      plan.price_minor = *price;
+    }
+  }
+  plan.period = read_enum(*f, "period", kBillingPeriods).value_or(plan.period);
+  plan.grace_days = static_cast<int>(read_int(*f, "grace_days", 0, kMaxPaidGraceDays).value_or(0));
+  if (auto g = f->value("grants")) {
+    YAML::Node k = f->key_node("grants");
+    if (auto gf = read_map(*g, child_path(path, "grants"), kPaidGrantKeys, &k)) {
+      if (gf->has("tier") == gf->has("benefits")) {
+        error(child_path(path, "grants"), *g,
+              "expected exactly one of tier (a tier id) and benefits (a mapping)");
+      } else if (auto tier = read_string(*gf, "tier")) {
+        const int level = level_index(tiers, *tier);
+        if (level < 0) {
+          error(child_path(gf->path, "tier"), *gf->value("tier"),
+                "granted tier " + quoted(*tier) + " is not a tier of this program");
+        } else if (is_invite_only(tiers, level)) {
+          error(child_path(gf->path, "tier"), *gf->value("tier"),
+                "granted tier " + quoted(*tier) +
+                    " is invite-only: only an admin's assignment reaches it");
+        }
+        plan.grants_tier = *tier;
+      } else {
+        plan.grants_benefits = read_benefits(*gf);
       }
-      out.free_shipping = read_bool(*bf, "free_shipping").value_or(false);
-      out.early_access_hours = static_cast<int>(
-          read_int(*bf, "early_access_hours", 0, kMaxEarlyAccessHours).value_or(0));
-      out.birthday_bonus_points =
-          read_int(*bf, "birthday_bonus_points", 0, kMaxRulePoints).value_or(0);
-      out.perks = read_id_list(*bf, "perks", kMaxTierPerks, "perk names");
-      out.reward_ids = read_id_list(*bf, "rewards", kMaxTierPerks, "reward ids");
     }
   }
   if (errors_.size() != errors_before) return std::nullopt;
-  return level;
+  return plan;
+}
+
+void DocumentParser::parse_paid_membership(const YAML::Node& node, const YAML::Node& key,
+                                           const TierConfig& tiers, PaidMembershipConfig& out) {
+  auto f = read_map(node, "paid_membership", kPaidMembershipKeys, &key);
+  if (!f) return;
+  out.reminder_days = static_cast<int>(
+      read_int(*f, "reminder_days", 0, kMaxPaidReminderDays).value_or(out.reminder_days));
+  auto plans = f->value("plans");
+  if (!plans) return;
+  if (!plans->IsSequence()) {
+    YAML::Node pk = f->key_node("plans");
+    error("paid_membership.plans", *plans, "expected a list of plans, got " + describe(*plans),
+          &pk);
+    return;
+  }
+  if (plans->size() > kMaxPaidPlans) {
+    error("paid_membership.plans", *plans,
+          "at most " + std::to_string(kMaxPaidPlans) + " plans, got " +
+              std::to_string(plans->size()));
+    return;
+  }
+  std::map<std::string, size_t> ids;
+  std::vector<PaidPlan> parsed;
+  for (size_t i = 0; i < plans->size(); ++i) {
+    if (!count_node()) return;
+    const std::string path = index_path("paid_membership.plans", i);
+    auto plan = parse_paid_plan((*plans)[i], path, tiers);
+    if (!plan) continue;
+    if (auto [it, inserted] = ids.emplace(plan->id, i); !inserted) {
+      error(path + ".id", (*plans)[i]["id"],
+            "duplicate plan id " + quoted(plan->id) + " (already used by paid_membership.plans[" +
+                std::to_string(it->second) + "])");
+      continue;
+    }
+    parsed.push_back(std::move(*plan));
+  }
+  if (parsed.size() == plans->size()) out.plans = std::move(parsed);
 }
 
 void DocumentParser::parse_tiers(const YAML::Node& node, const YAML::Node& key, TierConfig& out) {
@@ -1230,6 +1404,7 @@ void DocumentParser::parse_tiers(const YAML::Node& node, const YAML::Node& key, 
   if (parsed.size() != levels->size()) return;
   std::map<std::string, size_t> ids, names;
   bool ok = true;
+  std::optional<size_t> below_index;  // the last tier with a threshold
   for (const auto& [i, level] : parsed) {
     const YAML::Node n = (*levels)[i];
     const std::string path = index_path("tiers.levels", i);
@@ -1245,8 +1420,10 @@ void DocumentParser::parse_tiers(const YAML::Node& node, const YAML::Node& key, 
                 std::to_string(it->second) + "])");
       ok = false;
     }
-    if (i > 0) {
-      const TierLevel& below = parsed[i - 1].second;
+    // Thresholds rise along the tiers that have one (invite-only tiers have none).
+    if (level.invite_only) continue;
+    if (below_index) {
+      const TierLevel& below = parsed[*below_index].second;
       if (level.threshold == below.threshold) {
         error(path + ".threshold", n["threshold"],
               "threshold overlaps tier " + quoted(below.id) +
@@ -1261,6 +1438,7 @@ void DocumentParser::parse_tiers(const YAML::Node& node, const YAML::Node& key, 
         ok = false;
       }
     }
+    below_index = i;
   }
   for (const auto& [i, level] : parsed) {
     if (level.downgrade_to.empty()) continue;
@@ -1275,6 +1453,11 @@ void DocumentParser::parse_tiers(const YAML::Node& node, const YAML::Node& key, 
       error(path, n["downgrade_to"],
             "downgrade target " + quoted(level.downgrade_to) + " must be a lower tier than " +
                 quoted(level.id));
+      ok = false;
+    } else if (parsed[it->second].second.invite_only) {
+      error(path, n["downgrade_to"],
+            "downgrade target " + quoted(level.downgrade_to) +
+                " is invite-only: only an admin's assignment reaches it");
       ok = false;
     }
   }
@@ -1453,6 +1636,13 @@ ConfigParseResult DocumentParser::run() {
         parse_rules(*v, f->key_node("earn_rules"), config.earn_rules);
       }
       if (auto v = f->value("tiers")) parse_tiers(*v, f->key_node("tiers"), config.tiers);
+      if (auto v = f->value("paid_membership")) {
+        parse_paid_membership(*v, f->key_node("paid_membership"), config.tiers,
+                              config.paid_membership);
+      }
+      if (auto v = f->value("checkout")) {
+        parse_checkout(*v, f->key_node("checkout"), config.checkout);
+      }
       struct Slot {
         std::string_view name;
         bool list;
@@ -1464,6 +1654,20 @@ ConfigParseResult DocumentParser::run() {
                                Slot{"referrals", false, &config.referrals_json}}) {
         if (auto v = f->value(slot.name)) {
           *slot.out = parse_slot(*v, f->key_node(slot.name), slot.name, slot.list);
+        }
+      }
+      // The referral policy's model (domain/referrals.h).
+      if (auto v = f->value("referrals")) {
+        for (ConfigIssue& issue : parse_referrals(*v, ctx_.currency_exponent, &config.referrals)) {
+          error_at(issue.path, issue.offset, std::move(issue.message));
+        }
+      }
+      // The rewards catalog's model (domain/rewards.h), after the tiers it names.
+      if (auto v = f->value("rewards"); v && v->IsSequence()) {
+        RewardParseContext rctx{ctx_.currency_exponent, {}};
+        for (const TierLevel& level : config.tiers.levels) rctx.tier_ids.push_back(level.id);
+        for (ConfigIssue& issue : parse_rewards(*v, rctx, &config.rewards)) {
+          error_at(issue.path, issue.offset, std::move(issue.message));
         }
       }
     }
@@ -1561,7 +1765,9 @@ void write_tiers(JsonWriter& w, const TierConfig& t, const ConfigContext& ctx) {
   w.key("levels").begin_array();
   for (const TierLevel& l : t.levels) {
     w.begin_object().field("id", l.id).field("name", l.name);
-    if (t.metric == TierMetric::kSpend) {
+    if (l.invite_only) {
+      w.field("invite_only", true);
+    } else if (t.metric == TierMetric::kSpend) {
       w.field("threshold", format_money(l.threshold, ctx.currency_exponent));
     } else {
       w.field("threshold", l.threshold);
@@ -1575,6 +1781,29 @@ void write_tiers(JsonWriter& w, const TierConfig& t, const ConfigContext& ctx) {
 }
 
 }  // namespace
+
+std::string format_minor_units(int64_t minor, int exponent) {
+  return format_money(minor, exponent);
+}
+
+void write_plan_grants(JsonWriter& w, const PaidPlan& plan) {
+  w.key("grants").begin_object();
+  if (plan.grants_benefits) {
+    const TierBenefits& b = *plan.grants_benefits;
+    w.key("benefits")
+        .begin_object()
+        .field("free_shipping", b.free_shipping)
+        .field("early_access_hours", b.early_access_hours);
+    w.key("perks").begin_array();
+    for (const std::string& p : b.perks) w.value(p);
+    w.end_array().key("rewards").begin_array();
+    for (const std::string& r : b.reward_ids) w.value(r);
+    w.end_array().end_object();
+  } else {
+    w.field("tier", plan.grants_tier);
+  }
+  w.end_object();
+}
 
 void write_tier_benefit_fields(JsonWriter& w, const TierBenefits& b) {
   w.key("earn_multiplier").raw(format_decimal(b.earn_multiplier));
@@ -1648,10 +1877,36 @@ std::string config_to_json(const ProgramConfig& c, const ConfigContext& ctx) {
   for (const EarnRule& r : c.earn_rules) write_rule(w, r, ctx);
   w.end_array();
   write_tiers(w, c.tiers, ctx);
+  if (c.paid_membership.enabled()) {  // absent without plans: older documents keep their form
+    w.key("paid_membership").begin_object();
+    w.field("reminder_days", c.paid_membership.reminder_days).key("plans").begin_array();
+    for (const PaidPlan& p : c.paid_membership.plans) {
+      w.begin_object()
+          .field("id", p.id)
+          .field("name", p.name)
+          .field("price", format_money(p.price_minor, ctx.currency_exponent))
+          .field("period", to_string(p.period))
+          .field("grace_days", p.grace_days);
+      write_plan_grants(w, p);
+      w.end_object();
+    }
+    w.end_array().end_object();
+  }
   w.field_raw("rewards", c.rewards_json)
       .field_raw("campaigns", c.campaigns_json)
       .field_raw("challenges", c.challenges_json)
       .field_raw("referrals", c.referrals_json);
+  if (c.checkout.enabled) {  // absent when disabled: older documents keep their canonical form
+    const CheckoutConfig& k = c.checkout;
+    w.key("checkout")
+        .begin_object()
+        .field("points", k.rate_points)
+        .field("amount", format_money(k.rate_amount_minor, ctx.currency_exponent))
+        .field("min_points", k.min_points)
+        .field("max_order_share_percent", k.max_order_share_percent)
+        .field("hold_minutes", k.hold_minutes)
+        .end_object();
+  }
   w.end_object();
   return w.take();
 }
@@ -1720,6 +1975,11 @@ std::span<const ConfigObjectKeys> config_document_keys() {
       {"tiers.downgrade", kTierDowngradeKeys},
       {"tiers.levels[]", kTierLevelKeys},
       {"tiers.levels[].benefits", kTierBenefitKeys},
+      {"checkout", kCheckoutKeys},
+      {"paid_membership", kPaidMembershipKeys},
+      {"paid_membership.plans[]", kPaidPlanKeys},
+      {"paid_membership.plans[].grants", kPaidGrantKeys},
+      {"paid_membership.plans[].grants.benefits", kTierBenefitKeys},
   };
   return kKeys;
 }

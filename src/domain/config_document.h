@@ -74,6 +74,12 @@ std::string config_to_json(const ProgramConfig& config, const ConfigContext& ctx
 // early_access_hours, birthday_bonus_points, perks, rewards), written into an
 // object the caller opened: the one writer for config_to_json and the tier API.
 void write_tier_benefit_fields(JsonWriter& w, const TierBenefits& benefits);
+// Money as the documents spell it: 1999 with exponent 2 is "19.99".
+std::string format_minor_units(int64_t minor, int exponent);
+// A paid plan's "grants" member: a tier, or benefits (the tier ones without the
+// earning ones: a plan grants a tier for those). The config document and the
+// membership API both write it.
+void write_plan_grants(JsonWriter& w, const PaidPlan& plan);
 
 // "FILE:LINE:COL: PATH: message" (PATH and its ": " left out when empty).
 std::string format_config_error(const ConfigError& error, std::string_view file);

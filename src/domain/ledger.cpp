@@ -25,12 +25,14 @@ const char* to_string(Account a) {
       return "adjustment";
     case Account::kTransfer:
       return "transfer";
+    case Account::kHeld:
+      return "held";
   }
   return "?";
 }
 
 std::optional<Account> parse_account(std::string_view s) {
-  for (int i = 1; i <= 7; ++i) {
+  for (int i = 1; i <= static_cast<int>(Account::kHeld); ++i) {
     auto a = static_cast<Account>(i);
     if (s == to_string(a)) return a;
   }
@@ -55,12 +57,20 @@ const char* to_string(PostingKind k) {
       return "expiry";
     case PostingKind::kClawback:
       return "clawback";
+    case PostingKind::kHold:
+      return "hold";
+    case PostingKind::kHoldCapture:
+      return "hold_capture";
+    case PostingKind::kHoldRelease:
+      return "hold_release";
+    case PostingKind::kHoldRefund:
+      return "hold_refund";
   }
   return "?";
 }
 
 std::optional<PostingKind> parse_posting_kind(std::string_view s) {
-  for (int i = 0; i <= static_cast<int>(PostingKind::kClawback); ++i) {
+  for (int i = 0; i <= static_cast<int>(PostingKind::kHoldRefund); ++i) {
     auto k = static_cast<PostingKind>(i);
     if (s == to_string(k)) return k;
   }
@@ -94,6 +104,9 @@ bool apply_entry(Balance& b, Account account, Points amount) {
     case Account::kTransfer:
       field = &b.transferred_net.value;
       delta = -delta;
+      break;
+    case Account::kHeld:
+      field = &b.held.value;
       break;
   }
   if (field == nullptr) return false;
@@ -563,7 +576,9 @@ Result<LedgerPlan> plan_reversal(const Program& program, const Posting& original
                                  std::string_view reason, std::string_view actor, Instant now) {
   LOYALTY_RETURN_IF_ERROR(check_text(reason, kMaxReasonLength, "reason"));
   if (original.kind == PostingKind::kReversal || original.kind == PostingKind::kVesting ||
-      original.kind == PostingKind::kExpiry) {
+      original.kind == PostingKind::kExpiry || original.kind == PostingKind::kHold ||
+      original.kind == PostingKind::kHoldCapture || original.kind == PostingKind::kHoldRelease ||
+      original.kind == PostingKind::kHoldRefund) {
     return Status(ErrorCode::kNotReversible,
                   std::string("a ") + to_string(original.kind) +
                       " posting cannot be reversed; post an adjustment instead");
@@ -747,11 +762,12 @@ Status check_plan_invariants(const LedgerPlan& plan) {
     if (c.remaining.value < 0) return Status(ErrorCode::kInternal, "negative lot");
   }
   for (const auto& [m, b] : plan.balances) {
-    int64_t lhs = b.available.value + b.pending.value;
+    int64_t lhs = b.available.value + b.pending.value + b.held.value;
     int64_t rhs = b.lifetime_earned.value - b.lifetime_spent.value - b.expired.value +
                   b.adjusted.value + b.transferred_net.value;
     if (lhs != rhs) return Status(ErrorCode::kInternal, "balance identity broken");
     if (b.pending.value < 0) return Status(ErrorCode::kInternal, "negative pending balance");
+    if (b.held.value < 0) return Status(ErrorCode::kInternal, "negative held balance");
   }
   return {};
 }
@@ -846,6 +862,85 @@ Result<VestingSchedule> plan_schedule_vesting(const MemberLedger& member, LotId 
       (!out.next_due_at || *member.balance.next_due_at < *out.next_due_at)) {
     out.next_due_at = member.balance.next_due_at;
   }
+  return out;
+}
+
+Result<HoldPlan> plan_hold(const Program& program, const MemberLedger& member,
+                           const HoldRequest& request, Instant now) {
+  LOYALTY_RETURN_IF_ERROR(check_points_range(request.points, "points"));
+  LOYALTY_RETURN_IF_ERROR(check_text(request.reason, kMaxReasonLength, "reason"));
+  LOYALTY_RETURN_IF_ERROR(require_active(member.member));
+  Workspace ws(program, now);
+  ws.add_member(member);
+  MemberId m = member.member.id;
+  std::vector<std::pair<const Lot*, Points>> taken;
+  LOYALTY_RETURN_IF_ERROR(ws.take_available(m, request.points, /*allow_deficit=*/false, &taken));
+  LOYALTY_RETURN_IF_ERROR(ws.add_entry(m, Account::kHeld, LotRef{}, request.points));
+  Posting p = base_posting(program, m, PostingKind::kHold, now);
+  p.reason = request.reason;
+  p.source = "checkout";
+  p.actor = request.actor;
+  p.order = request.order;
+  HoldPlan out;
+  Points total{0};
+  for (const auto& [lot, points] : taken) {
+    out.lots.push_back(HoldLot{lot->id, points});
+    total += points;
+  }
+  LOYALTY_ASSERT(total == request.points);
+  LOYALTY_ASSIGN_OR_RETURN(out.plan, ws.finish(std::move(p)));
+  return out;
+}
+
+Result<HoldReturnPlan> plan_hold_return(const Program& program, const MemberLedger& member,
+                                        const HoldReturnRequest& request, Instant now) {
+  const bool capture = request.kind == PostingKind::kHoldCapture;
+  LOYALTY_ASSERT(capture || request.kind == PostingKind::kHoldRelease ||
+                 request.kind == PostingKind::kHoldRefund);
+  LOYALTY_ASSERT(capture || request.capture.value == 0);
+  LOYALTY_ASSERT_MSG(member.lots_loaded, "returning held points needs the member's lots");
+  LOYALTY_RETURN_IF_ERROR(check_text(request.reason, kMaxReasonLength, "reason"));
+  const Account from =
+      request.kind == PostingKind::kHoldRefund ? Account::kRedemption : Account::kHeld;
+  Workspace ws(program, now);
+  ws.add_member(member);
+  MemberId m = member.member.id;
+  const bool rolling_passed =
+      member.balance.rolling_expires_at && *member.balance.rolling_expires_at <= now;
+  HoldReturnPlan out;
+  if (capture && request.capture.value > 0) {
+    LOYALTY_RETURN_IF_ERROR(ws.add_entry(m, Account::kHeld, LotRef{}, -request.capture));
+    LOYALTY_RETURN_IF_ERROR(ws.add_entry(m, Account::kRedemption, LotRef{}, request.capture));
+  }
+  std::vector<Lot*> restored;
+  for (const HoldLot& share : request.restore) {
+    LOYALTY_ASSERT(share.points.value > 0);
+    Lot* lot = ws.find_lot(m, share.lot);
+    if (lot == nullptr) return Status(ErrorCode::kInternal, "hold return: lot not loaded");
+    LOYALTY_ASSERT(!lot->pending);
+    LOYALTY_RETURN_IF_ERROR(ws.add_entry(m, from, LotRef{}, -share.points));
+    if (rolling_passed || (lot->expires_at && *lot->expires_at <= now)) {
+      LOYALTY_RETURN_IF_ERROR(ws.add_entry(m, Account::kExpiry, LotRef{}, share.points));
+      out.expired += share.points;
+    } else {
+      LOYALTY_RETURN_IF_ERROR(
+          ws.add_entry(m, Account::kAvailable, LotRef{share.lot, -1}, share.points));
+      out.restored += share.points;
+      restored.push_back(lot);
+    }
+  }
+  // A debt (allowed by the program) is paid from the restored lots first.
+  std::sort(restored.begin(), restored.end(),
+            [](const Lot* a, const Lot* b) { return consume_before(*a, *b); });
+  for (const Lot* lot : restored) {
+    LOYALTY_RETURN_IF_ERROR(ws.settle_deficit(m, LotRef{lot->id, -1}));
+  }
+  Posting p = base_posting(program, m, request.kind, now);
+  p.reason = request.reason;
+  p.source = "checkout";
+  p.actor = request.actor;
+  p.order = request.order;
+  LOYALTY_ASSIGN_OR_RETURN(out.plan, ws.finish(std::move(p)));
   return out;
 }
 

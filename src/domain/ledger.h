@@ -40,6 +40,7 @@ enum class Account : int {
   kExpiry = 5,      // contra: points expired
   kAdjustment = 6,  // contra: manual adjustments (negative = granted)
   kTransfer = 7,    // contra: member-to-member transfers (negative = received)
+  kHeld = 8,        // member: reserved by a checkout hold, no lot (docs/checkout.md)
 };
 const char* to_string(Account a);
 std::optional<Account> parse_account(std::string_view s);
@@ -48,6 +49,7 @@ inline bool is_member_balance_account(Account a) {
 }
 
 // kClawback: points an order refund or cancellation takes back (domain/order.h).
+// kHold .. kHoldRefund: points at checkout (plan_hold, plan_hold_return).
 enum class PostingKind {
   kCredit,
   kDebit,
@@ -57,6 +59,10 @@ enum class PostingKind {
   kVesting,
   kExpiry,
   kClawback,
+  kHold,
+  kHoldCapture,
+  kHoldRelease,
+  kHoldRefund,
 };
 const char* to_string(PostingKind k);
 std::optional<PostingKind> parse_posting_kind(std::string_view s);
@@ -93,8 +99,9 @@ struct Lot {
 // Materialized per-member balances. Contra totals use the member's sign:
 // lifetime_earned = -(issuance account), lifetime_spent = redemption account,
 // expired = expiry account, adjusted = -(adjustment account), transferred_net =
-// -(transfer account). Hence always:
-//   available + pending == lifetime_earned - lifetime_spent - expired + adjusted + transferred_net
+// -(transfer account), held = held account. Hence always:
+//   available + pending + held ==
+//       lifetime_earned - lifetime_spent - expired + adjusted + transferred_net
 struct Balance {
   Points available;
   Points pending;
@@ -103,6 +110,9 @@ struct Balance {
   Points expired;
   Points adjusted;
   Points transferred_net;
+  // Points reserved by open checkout holds (account `held`): not spendable, not
+  // yet spent. On the left of the identity with available and pending.
+  Points held;
   // Earliest instant at which one of the member's lots vests or expires; no value
   // when none will. May be earlier than the truth (then a catch-up finds nothing),
   // never later.
@@ -290,5 +300,60 @@ struct VestingSchedule {
 // kInternal when the lot is not an open, unscheduled pending lot of the member.
 Result<VestingSchedule> plan_schedule_vesting(const MemberLedger& member, LotId lot,
                                               Instant available_at);
+
+// ---- Points at checkout: holds (docs/checkout.md, docs/ledger.md) ----
+
+// Points a hold took from one lot (remembered with the hold, so that a release
+// puts them back into the same lot).
+struct HoldLot {
+  LotId lot;
+  Points points;
+  friend bool operator==(const HoldLot&, const HoldLot&) = default;
+};
+
+struct HoldRequest {
+  Points points;
+  std::string reason;
+  std::string actor;
+  OrderId order;  // the order it pays for, when known
+};
+
+struct HoldPlan {
+  LedgerPlan plan;
+  std::vector<HoldLot> lots;  // in the order taken (consumption order)
+};
+
+// Moves `points` available points to `held`: available -x per lot taken in
+// consumption order (as a debit), held +points. Never creates a debt:
+// kInsufficientPoints when the available lots hold less. Needs the member's
+// lots; the member must be active.
+Result<HoldPlan> plan_hold(const Program& program, const MemberLedger& member,
+                           const HoldRequest& request, Instant now);
+
+// Ends a hold, or part of what it captured:
+//   kHoldCapture: held -capture, redemption +capture, and the rest of the hold
+//                 (`restore`) back as a release does;
+//   kHoldRelease: held -sum(restore), the points back into their lots;
+//   kHoldRefund:  redemption -sum(restore), the points back into their lots.
+// A point that goes back into a lot that has expired meanwhile (its expires_at
+// or the member's rolling expiry is at or before now) goes to `expiry` instead,
+// in the same posting; the lot stays as it is. Restored points settle a debt
+// first. `member` must hold every lot of `restore` in open_lots (empty ones
+// too). Works on blocked members.
+struct HoldReturnRequest {
+  PostingKind kind = PostingKind::kHoldRelease;
+  Points capture;                // kHoldCapture only
+  std::vector<HoldLot> restore;  // points going back, per lot
+  std::string reason;
+  std::string actor;
+  OrderId order;
+};
+struct HoldReturnPlan {
+  LedgerPlan plan;
+  Points restored;  // put back into lots
+  Points expired;   // went to expiry (their lot had expired)
+};
+Result<HoldReturnPlan> plan_hold_return(const Program& program, const MemberLedger& member,
+                                        const HoldReturnRequest& request, Instant now);
 
 }  // namespace loyalty

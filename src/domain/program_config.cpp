@@ -150,6 +150,8 @@ const char* to_string(TierMetric m) {
   return "?";
 }
 
+const char* to_string(BillingPeriod p) { return p == BillingPeriod::kYear ? "year" : "month"; }
+
 const char* to_string(TierWindowKind k) {
   switch (k) {
     case TierWindowKind::kCalendarYear:

@@ -22,6 +22,9 @@
 #include <vector>
 
 #include "common/time.h"
+#include "domain/checkout_points.h"
+#include "domain/referrals.h"
+#include "domain/rewards.h"
 
 namespace loyalty {
 
@@ -212,9 +215,15 @@ struct TierLevel {
   // the first may be 0 (a base tier every member holds).
   int64_t threshold = 0;
   // Where a downgrade from this tier lands at the lowest ("" = wherever the
-  // closed period's metric qualifies). Must name a lower tier.
+  // closed period's metric qualifies). Must name a lower tier that is not
+  // invite-only.
   std::string downgrade_to;
   TierBenefits benefits;
+  // VIP: reached only by an admin's assignment (PUT /v1/members/{id}/tier),
+  // never by the metric; it has no threshold (0 here) and no downgrade_to, and
+  // the incremental path and the period-end job never move a member into or
+  // out of it (docs/tiers.md, "VIP").
+  bool invite_only = false;
   friend bool operator==(const TierLevel&, const TierLevel&) = default;
 };
 
@@ -247,16 +256,58 @@ inline constexpr int kMaxTierGracePeriods = 5;
 inline constexpr size_t kMaxTierPerks = 50;
 inline constexpr int kMaxEarlyAccessHours = 24 * 30;
 
+// ---- Paid membership (docs/tiers.md, "Paid membership") ----
+
+enum class BillingPeriod {
+  kMonth,  // "month": a calendar month in the program's time zone
+  kYear,   // "year": a calendar year from the period's start
+};
+
+// A plan members pay for (the merchant's system bills them and reports the
+// payments; we do not process cards). While paid (and in grace) it grants a
+// tier or a set of benefits.
+struct PaidPlan {
+  std::string id;           // unique, [a-z0-9_-]{1,64}
+  std::string name;         // shown to members
+  int64_t price_minor = 0;  // per period, in the program's currency (> 0)
+  BillingPeriod period = BillingPeriod::kMonth;
+  int grace_days = 0;  // 0..kMaxPaidGraceDays: grants continue after an unpaid period end
+  // Exactly one: a tier id (not invite-only), or benefits (no earn_multiplier
+  // and no birthday bonus: a plan that changes earning grants a tier).
+  std::string grants_tier;
+  std::optional<TierBenefits> grants_benefits;
+  friend bool operator==(const PaidPlan&, const PaidPlan&) = default;
+};
+
+struct PaidMembershipConfig {
+  int reminder_days = 7;  // 0..kMaxPaidReminderDays before a period end; 0 = no reminders
+  std::vector<PaidPlan> plans;
+  bool enabled() const { return !plans.empty(); }
+  friend bool operator==(const PaidMembershipConfig&, const PaidMembershipConfig&) = default;
+};
+
+inline constexpr size_t kMaxPaidPlans = 20;
+inline constexpr int kMaxPaidGraceDays = 90;
+inline constexpr int kMaxPaidReminderDays = 60;
+
 struct ProgramConfig {
   int version = 0;  // assigned by the store: 1, 2, ...
   EarningPolicy earning;
   ExpiryPolicy expiry;
   std::vector<EarnRule> earn_rules;
   TierConfig tiers;
+  PaidMembershipConfig paid_membership;  // docs/tiers.md, "Paid membership"
+  CheckoutConfig checkout;               // points at checkout (domain/checkout_points.h)
   // Later issues' slots, canonical JSON ("[]" / "{}" when absent).
+  // The rewards catalog (domain/rewards.h, docs/rewards.md): its model, and
+  // the slot's canonical JSON (what config_to_json writes back).
+  std::vector<Reward> rewards;
   std::string rewards_json = "[]";
   std::string campaigns_json = "[]";
   std::string challenges_json = "[]";
+  // Referrals (domain/referrals.h, docs/referrals.md): the model, and the
+  // slot's canonical JSON.
+  ReferralConfig referrals;
   std::string referrals_json = "{}";
   friend bool operator==(const ProgramConfig&, const ProgramConfig&) = default;
 };
@@ -275,5 +326,6 @@ const char* to_string(EarnKind k);
 const char* to_string(CapPeriod p);
 const char* to_string(TierMetric m);
 const char* to_string(TierWindowKind k);
+const char* to_string(BillingPeriod p);
 
 }  // namespace loyalty

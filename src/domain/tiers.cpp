@@ -177,9 +177,19 @@ int64_t metric_value(const CompiledTiers& tiers, const TierMetrics& m) {
 int qualifying_level(const TierConfig& config, int64_t value) {
   int best = -1;
   for (size_t i = 0; i < config.levels.size(); ++i) {
-    if (value >= config.levels[i].threshold) best = static_cast<int>(i);
+    const TierLevel& l = config.levels[i];
+    if (!l.invite_only && value >= l.threshold) best = static_cast<int>(i);
   }
   return best;
+}
+
+const std::string& higher_tier(const TierConfig& config, const std::string& a,
+                               const std::string& b) {
+  return level_index(config, b) > level_index(config, a) ? b : a;
+}
+
+bool is_invite_only(const TierConfig& config, int level) {
+  return level >= 0 && config.levels[static_cast<size_t>(level)].invite_only;
 }
 
 int level_index(const TierConfig& config, std::string_view tier_id) {
@@ -232,7 +242,9 @@ TierDecision decide_on_event(const TierConfig& config, const MemberTierState& st
   const int before = level_index(config, state.tier_id);
   const int current = level_index(config, d.next.tier_id);
   const int qualified = qualifying_level(config, value);
-  if (qualified > current) {
+  if (is_invite_only(config, current)) {
+    // A VIP: only an admin (or the assignment's expiry) moves them.
+  } else if (qualified > current) {
     d.next =
         earned_state(state, config, qualified, now,
                      guaranteed_until(config.window, zone, now, config.downgrade.grace_periods));
@@ -265,11 +277,18 @@ TierDecision decide_at_period_end(const TierConfig& config, const MemberTierStat
   LOYALTY_ASSERT(config.window.kind != TierWindowKind::kLifetime);
   const int current = level_index(config, state.tier_id);
   const int qualified = qualifying_level(config, value);
-  // Guarantees are counted from inside the period that closes.
+  // Guarantees are counted from inside the period that closes; whatever the
+  // grace, a tier decided at its end is held at least until the end of the
+  // period that starts there (its next evaluation), so with grace_periods: 0
+  // the guarantee is that period's end, never the past.
   const Instant last_moment = end - Duration{1};
   const std::optional<Instant> earned_guarantee =
-      guaranteed_until(config.window, zone, last_moment, config.downgrade.grace_periods);
-  if (manual_active(state, end)) {
+      std::max(*guaranteed_until(config.window, zone, last_moment, config.downgrade.grace_periods),
+               *period_end(config.window, zone, end));
+  if (is_invite_only(config, current) &&
+      (manual_active(state, end) || state.source == TierSource::kEarned)) {
+    // A VIP is never renewed, upgraded or downgraded by the metric.
+  } else if (manual_active(state, end)) {
     if (qualified > current) {
       d.next = earned_state(state, config, qualified, end, earned_guarantee);
       d.change = TierChange::kUpgraded;
@@ -297,6 +316,37 @@ TierDecision decide_at_period_end(const TierConfig& config, const MemberTierStat
   return d;
 }
 
+Status validate_account_manager(const AccountManager& m) {
+  const auto too_long = [](const std::string& v) {
+    return v.size() > kMaxAccountManagerFieldLength;
+  };
+  if (!m.admin_id.empty()) {
+    if (!m.name.empty() || !m.email.empty()) {
+      return Status(ErrorCode::kInvalidRequest,
+                    "account_manager: either admin_id, or name and email, not both");
+    }
+    if (too_long(m.admin_id)) {
+      return Status(ErrorCode::kInvalidRequest, "account_manager.admin_id: at most " +
+                                                    std::to_string(kMaxAccountManagerFieldLength) +
+                                                    " characters");
+    }
+    return {};
+  }
+  if (m.name.empty() || too_long(m.name)) {
+    return Status(ErrorCode::kInvalidRequest, "account_manager.name: 1 to " +
+                                                  std::to_string(kMaxAccountManagerFieldLength) +
+                                                  " characters (or give admin_id)");
+  }
+  const size_t at = m.email.find('@');
+  if (too_long(m.email) || at == 0 || at == std::string::npos || at + 1 == m.email.size() ||
+      m.email.find_first_of(" \t\r\n") != std::string::npos) {
+    return Status(ErrorCode::kInvalidRequest,
+                  "account_manager.email: expected an address like name@example.com, at most " +
+                      std::to_string(kMaxAccountManagerFieldLength) + " characters");
+  }
+  return {};
+}
+
 Result<TierDecision> assign_tier(const TierConfig& config, const MemberTierState& state,
                                  std::string_view tier_id, std::string_view reason,
                                  std::optional<Instant> expires_at, std::string_view actor,
@@ -313,6 +363,7 @@ Result<TierDecision> assign_tier(const TierConfig& config, const MemberTierState
   }
   TierDecision d;
   d.change = TierChange::kAssigned;
+  d.reason = std::string(reason);
   d.next.tier_id = std::string(tier_id);
   d.next.since = now;
   d.next.guaranteed_until = expires_at;
@@ -324,17 +375,35 @@ Result<TierDecision> assign_tier(const TierConfig& config, const MemberTierState
   return d;
 }
 
+TierDecision end_tier_assignment(const TierConfig& config, const MemberTierState& state,
+                                 int64_t value, std::string_view reason, std::string_view actor,
+                                 const date::time_zone* zone, Instant now) {
+  TierDecision d;
+  d.change = TierChange::kAssigned;
+  d.reason = std::string(reason);
+  d.next = earned_state(state, config, qualifying_level(config, value), now,
+                        guaranteed_until(config.window, zone, now, config.downgrade.grace_periods));
+  d.next.actor = std::string(actor);
+  LOYALTY_ASSERT(!is_invite_only(config, level_index(config, d.next.tier_id)));
+  return d;
+}
+
 TierProgress progress(const TierConfig& config, const MemberTierState& state, int64_t value,
                       const date::time_zone* zone, Instant now) {
   TierProgress p;
   p.value = value;
   p.current_level = level_index(config, state.tier_id);
-  // The next tier is the first above both the current and the qualifying one.
+  // The next tier is the first reachable one (not invite-only) above both the
+  // current and the qualifying one; a VIP has none.
   const int base = std::max(p.current_level, qualifying_level(config, value));
-  if (base + 1 < static_cast<int>(config.levels.size())) {
-    p.next_level = base + 1;
-    p.remaining = config.levels[static_cast<size_t>(p.next_level)].threshold - value;
+  for (int next = base + 1;
+       !is_invite_only(config, p.current_level) && next < static_cast<int>(config.levels.size());
+       ++next) {
+    if (is_invite_only(config, next)) continue;
+    p.next_level = next;
+    p.remaining = config.levels[static_cast<size_t>(next)].threshold - value;
     LOYALTY_ASSERT(p.remaining > 0);
+    break;
   }
   p.deadline = period_end(config.window, zone, now);
   return p;

@@ -112,9 +112,17 @@ int64_t metric_value(const CompiledTiers& tiers, const TierMetrics& metrics);
 // ---- Decisions ----
 
 // The index into config.levels of the highest tier whose threshold `value`
-// reaches; -1 when none (no tier: member.tier is "").
+// reaches, invite-only tiers aside (the metric never reaches them); -1 when
+// none (no tier: member.tier is "").
 int qualifying_level(const TierConfig& config, int64_t value);
 int level_index(const TierConfig& config, std::string_view tier_id);  // -1 when unknown
+// The higher of two tier ids ("" = none; an unknown id counts as none): a
+// member's effective tier is the higher of the tier they hold and the one a
+// paid plan grants (docs/tiers.md, "Paid membership").
+const std::string& higher_tier(const TierConfig& config, const std::string& a,
+                               const std::string& b);
+// Whether `level` (an index into config.levels, -1 = none) is invite-only (VIP).
+bool is_invite_only(const TierConfig& config, int level);
 
 enum class TierSource { kEarned, kManual };
 const char* to_string(TierSource source);
@@ -147,6 +155,7 @@ const char* to_string(TierChange change);
 struct TierDecision {
   TierChange change = TierChange::kNone;
   MemberTierState next;  // the state to store (== the input when change is kNone)
+  std::string reason;    // an admin's reason for the history ("" for the system's decisions)
 };
 
 // After an event changed the metric (an order paid, refunded, cancelled; points
@@ -154,7 +163,8 @@ struct TierDecision {
 // the current one (a manual tier is upgraded too when the earned one is higher).
 // A drop below the current tier's threshold downgrades only with
 // downgrade.on_refund (to the qualifying tier, never below downgrade_to), and
-// never a manual tier or one still guaranteed.
+// never a manual tier or one still guaranteed. A member holding an
+// invite-only tier (VIP) is neither upgraded nor downgraded.
 TierDecision decide_on_event(const TierConfig& config, const MemberTierState& state, int64_t value,
                              const date::time_zone* zone, Instant now);
 
@@ -163,10 +173,26 @@ TierDecision decide_on_event(const TierConfig& config, const MemberTierState& st
 // tier again renews it, one who qualifies higher is upgraded, and one below it
 // keeps it while it is guaranteed (guaranteed_until > period_end), else is
 // downgraded to the qualifying tier, never lower than the tier's
-// downgrade_to. An expired manual tier is replaced by the qualifying tier.
+// downgrade_to. An expired manual tier is replaced by the qualifying tier. A
+// held invite-only tier (VIP, unless its assignment lapsed) is kept as it is.
 // Idempotent: a state with evaluated_through >= period_end is left unchanged.
 TierDecision decide_at_period_end(const TierConfig& config, const MemberTierState& state,
                                   int64_t value, const date::time_zone* zone, Instant period_end);
+
+// A VIP's account manager: an admin user (admin_id) or a named contact (name
+// and email). Exactly one of the two forms.
+struct AccountManager {
+  std::string name;
+  std::string email;
+  std::string admin_id;
+  // What VIP lists filter on: the admin id, else the email.
+  const std::string& key() const { return admin_id.empty() ? email : admin_id; }
+  friend bool operator==(const AccountManager&, const AccountManager&) = default;
+};
+inline constexpr size_t kMaxAccountManagerFieldLength = 254;  // name, email, admin id
+// kInvalidRequest naming the field: both forms or neither, an empty or too
+// long value, an email without a local part and a domain.
+Status validate_account_manager(const AccountManager& manager);
 
 // An admin's assignment: `tier_id` (must be a level, or "" for none) until
 // `expires_at` (unset: until changed).
@@ -174,6 +200,13 @@ Result<TierDecision> assign_tier(const TierConfig& config, const MemberTierState
                                  std::string_view tier_id, std::string_view reason,
                                  std::optional<Instant> expires_at, std::string_view actor,
                                  Instant now);
+
+// An admin ends a manual assignment (removes a VIP): the member holds what
+// `value` qualifies for from `now`, earned, guaranteed like an upgrade at
+// `now` (change kAssigned, with the reason and actor in the history).
+TierDecision end_tier_assignment(const TierConfig& config, const MemberTierState& state,
+                                 int64_t value, std::string_view reason, std::string_view actor,
+                                 const date::time_zone* zone, Instant now);
 
 // The tier a read shows: a manual tier past its expiry gives way to what the
 // metric qualifies for (the next write or the period-end job stores that).
@@ -184,7 +217,7 @@ MemberTierState effective_state(const TierConfig& config, const MemberTierState&
 
 struct TierProgress {
   int current_level = -1;           // index into levels; -1 = none
-  int next_level = -1;              // -1 = already at the top
+  int next_level = -1;              // -1 = at the top, or holding an invite-only tier
   int64_t value = 0;                // the metric so far, in the window
   int64_t remaining = 0;            // to reach next_level's threshold (> 0 when next_level >= 0)
   std::optional<Instant> deadline;  // the window's (period's) end; unset for lifetime

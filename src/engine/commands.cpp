@@ -242,6 +242,59 @@ Result<Posting> credit_member(StoreSession& s, ProgramCache& programs, ProgramId
   return std::move(plan.posting);
 }
 
+// The Reverse command; also cancels a redemption (engine/reward_commands.h).
+Result<Posting> reverse_posting(StoreSession& s, ProgramCache& programs, const Reverse& c,
+                                Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(Program p, programs.get(s, c.program_id));
+  LOYALTY_ASSIGN_OR_RETURN(auto original, s.find_posting(c.program_id, c.posting_id));
+  if (!original) {
+    return Status(ErrorCode::kNotFound, "posting " + format_id(c.posting_id) + " not found");
+  }
+  // Lock the posting's members before looking for an earlier reversal,
+  // so a reversal committed meanwhile by another node is seen.
+  std::vector<MemberId> ids = {original->member};
+  if (original->counterparty.valid()) ids.push_back(original->counterparty);
+  std::sort(ids.begin(), ids.end());
+  LOYALTY_RETURN_IF_ERROR(s.lock_members(c.program_id, ids));
+  LOYALTY_ASSIGN_OR_RETURN(auto existing, s.find_reversal_of(c.program_id, original->id));
+  if (existing) {
+    return Status(
+        ErrorCode::kAlreadyReversed,
+        "posting " + format_id(original->id) + " was already reversed by " + format_id(*existing));
+  }
+  std::map<MemberId, MemberLedger> ledgers;
+  for (MemberId id : ids) {
+    LOYALTY_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, programs, c.program_id, id, now));
+    ledgers[id] = std::move(ctx.ledger);
+  }
+  // The reversal must see every lot the original touched, empty ones too.
+  std::set<LotId> needed;
+  for (const Entry& e : original->entries) {
+    if (e.lot.existing.valid()) needed.insert(e.lot.existing);
+  }
+  for (auto& [id, ml] : ledgers) {
+    for (const Lot& l : ml.open_lots) needed.erase(l.id);
+  }
+  if (!needed.empty()) {
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto lots, s.lots_by_ids(c.program_id, std::vector<LotId>(needed.begin(), needed.end())));
+    for (Lot& l : lots) ledgers.at(l.member).open_lots.push_back(l);
+  }
+  LOYALTY_ASSIGN_OR_RETURN(LedgerPlan plan,
+                           plan_reversal(p, *original, ledgers, c.reason, c.actor, now));
+  LOYALTY_ASSERT(check_plan_invariants(plan).ok());
+  LOYALTY_RETURN_IF_ERROR(s.apply_plan(plan));
+  LOYALTY_RETURN_IF_ERROR(update_tier_for_reversal(s, programs, p, *original, now));
+  // Points put back into a lot that expired meanwhile are due at once:
+  // expire them now, so the balance after the reversal is current.
+  for (const auto& [id, ml] : ledgers) {
+    LOYALTY_ASSIGN_OR_RETURN(Balance after, s.get_balance(c.program_id, id));
+    LOYALTY_ASSIGN_OR_RETURN(int written, catch_up(s, p, ml.member, now, after));
+    (void)written;
+  }
+  return std::move(plan.posting);
+}
+
 Outcome Engine::execute_body(const CommandBody& body, Instant now) {
   StoreSession& s = *session_;
   return std::visit(
@@ -321,7 +374,12 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
         } else if constexpr (std::is_same_v<T, Adjust>) {
           OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, programs_, c.program_id, c.member_id,
                                                             now, c.request.points.value < 0));
-          return write_plan(s, plan_adjustment(ctx.program, ctx.ledger, c.request, now));
+          Outcome out = write_plan(s, plan_adjustment(ctx.program, ctx.ledger, c.request, now));
+          if (!out.status.ok()) return out;
+          // An adjustment counts as points earned (or taken back) for tiers.
+          OUTCOME_RETURN_IF_ERROR(update_tier_for_points(s, programs_, ctx.program, c.member_id,
+                                                         now, c.request.points.value, now));
+          return out;
         } else if constexpr (std::is_same_v<T, Transfer>) {
           if (c.from_member_id == c.to_member_id) {
             return Outcome::failed(Status(ErrorCode::kTransferToSelf,
@@ -338,51 +396,16 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           return write_plan(
               s, plan_transfer(from.program, from.ledger, to.ledger, c.request, sent, now));
         } else if constexpr (std::is_same_v<T, Reverse>) {
-          OUTCOME_ASSIGN_OR_RETURN(Program p, programs_.get(s, c.program_id));
+          // A redemption's debit is given back by cancelling the redemption,
+          // which also returns its stock and voids its coupon (docs/rewards.md).
           OUTCOME_ASSIGN_OR_RETURN(auto original, s.find_posting(c.program_id, c.posting_id));
-          if (!original) return not_found("posting " + format_id(c.posting_id) + " not found");
-          // Lock the posting's members before looking for an earlier reversal,
-          // so a reversal committed meanwhile by another node is seen.
-          std::vector<MemberId> ids = {original->member};
-          if (original->counterparty.valid()) ids.push_back(original->counterparty);
-          std::sort(ids.begin(), ids.end());
-          OUTCOME_RETURN_IF_ERROR(s.lock_members(c.program_id, ids));
-          OUTCOME_ASSIGN_OR_RETURN(auto existing, s.find_reversal_of(c.program_id, original->id));
-          if (existing) {
-            return Outcome::failed(Status(ErrorCode::kAlreadyReversed,
-                                          "posting " + format_id(original->id) +
-                                              " was already reversed by " + format_id(*existing)));
+          if (original && original->source == "redemption") {
+            return Outcome::failed(Status(ErrorCode::kNotReversible,
+                                          "posting " + format_id(c.posting_id) +
+                                              " paid a redemption: cancel the redemption instead"));
           }
-          std::map<MemberId, MemberLedger> ledgers;
-          for (MemberId id : ids) {
-            OUTCOME_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, programs_, c.program_id, id, now));
-            ledgers[id] = std::move(ctx.ledger);
-          }
-          // The reversal must see every lot the original touched, empty ones too.
-          std::set<LotId> needed;
-          for (const Entry& e : original->entries) {
-            if (e.lot.existing.valid()) needed.insert(e.lot.existing);
-          }
-          for (auto& [id, ml] : ledgers) {
-            for (const Lot& l : ml.open_lots) needed.erase(l.id);
-          }
-          if (!needed.empty()) {
-            OUTCOME_ASSIGN_OR_RETURN(
-                auto lots,
-                s.lots_by_ids(c.program_id, std::vector<LotId>(needed.begin(), needed.end())));
-            for (Lot& l : lots) ledgers.at(l.member).open_lots.push_back(l);
-          }
-          Outcome out = write_plan(s, plan_reversal(p, *original, ledgers, c.reason, c.actor, now));
-          if (!out.status.ok()) return out;
-          OUTCOME_RETURN_IF_ERROR(update_tier_for_reversal(s, programs_, p, *original, now));
-          // Points put back into a lot that expired meanwhile are due at once:
-          // expire them now, so the balance after the reversal is current.
-          for (const auto& [id, ml] : ledgers) {
-            OUTCOME_ASSIGN_OR_RETURN(Balance after, s.get_balance(c.program_id, id));
-            OUTCOME_ASSIGN_OR_RETURN(int written, catch_up(s, p, ml.member, now, after));
-            (void)written;
-          }
-          return out;
+          OUTCOME_ASSIGN_OR_RETURN(Posting reversal, reverse_posting(s, programs_, c, now));
+          return success(std::move(reversal));
         } else if constexpr (std::is_same_v<T, RecordEvent>) {
           OUTCOME_ASSIGN_OR_RETURN(EventRecorded recorded, record_event(s, programs_, c, now));
           return success(std::move(recorded));
@@ -450,6 +473,35 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
         } else if constexpr (std::is_same_v<T, SetMemberTier>) {
           OUTCOME_ASSIGN_OR_RETURN(MemberTierView v, set_member_tier(s, programs_, c, now));
           return success(std::move(v));
+        } else if constexpr (std::is_same_v<T, RecordPaidPayment>) {
+          OUTCOME_ASSIGN_OR_RETURN(PaidMembershipView v, record_paid_payment(s, programs_, c, now));
+          return success(std::move(v));
+        } else if constexpr (std::is_same_v<T, CancelPaidMembership>) {
+          OUTCOME_ASSIGN_OR_RETURN(PaidMembershipView v,
+                                   cancel_paid_membership(s, programs_, c, now));
+          return success(std::move(v));
+        } else if constexpr (std::is_same_v<T, Redeem>) {
+          OUTCOME_ASSIGN_OR_RETURN(RedemptionResult r, redeem_reward(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, CancelRedemption>) {
+          OUTCOME_ASSIGN_OR_RETURN(RedemptionResult r, cancel_redemption(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, ConsumeCoupon>) {
+          OUTCOME_ASSIGN_OR_RETURN(CouponUse u, consume_coupon(s, programs_, c, now));
+          return success(std::move(u));
+        } else if constexpr (std::is_same_v<T, HoldPoints>) {
+          OUTCOME_ASSIGN_OR_RETURN(HoldResult r, hold_points(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, CaptureHold>) {
+          OUTCOME_ASSIGN_OR_RETURN(HoldResult r, capture_hold(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, ReleaseHold>) {
+          OUTCOME_ASSIGN_OR_RETURN(HoldResult r, release_hold(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, ReleaseExpiredHolds>) {
+          OUTCOME_ASSIGN_OR_RETURN(ReleaseExpiredResult r,
+                                   release_expired_holds(s, programs_, c, now));
+          return success(r);
         } else if constexpr (std::is_same_v<T, ClaimGuestOrders>) {
           OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, c.program_id, c.member_id));
           OUTCOME_ASSIGN_OR_RETURN(ClaimResult r, claim_guest_orders(s, programs_, m, now));

@@ -20,7 +20,10 @@ void collect_members(const CommandBody& body, std::set<std::pair<int64_t, int64_
         using T = std::decay_t<decltype(c)>;
         if constexpr (std::is_same_v<T, Credit> || std::is_same_v<T, Debit> ||
                       std::is_same_v<T, Adjust> || std::is_same_v<T, UpdateMember> ||
-                      std::is_same_v<T, SetMemberStatus> || std::is_same_v<T, SetMemberTier>) {
+                      std::is_same_v<T, SetMemberStatus> || std::is_same_v<T, SetMemberTier> ||
+                      std::is_same_v<T, HoldPoints> || std::is_same_v<T, Redeem> ||
+                      std::is_same_v<T, CancelRedemption> || std::is_same_v<T, RecordPaidPayment> ||
+                      std::is_same_v<T, CancelPaidMembership>) {
           out.emplace(c.program_id.value, c.member_id.value);
         } else if constexpr (std::is_same_v<T, Transfer>) {
           out.emplace(c.program_id.value, c.from_member_id.value);
@@ -256,6 +259,9 @@ void Engine::execute_batch(std::vector<Pending>& batch) {
         if (!st.ok()) break;
       }
     }
+    if (st.ok() && session_->dialect() == store::Dialect::kSqlite) {
+      st = forget_what_others_wrote();
+    }
     if (st.ok()) {
       for (size_t i = 0; i < batch.size(); ++i) {
         bool wrote_then_failed = false;
@@ -316,6 +322,19 @@ void Engine::execute_batch(std::vector<Pending>& batch) {
   }
 }
 
+Status Engine::forget_what_others_wrote() {
+  // Inside BEGIN IMMEDIATE no other connection can commit, so the value read
+  // here holds for the whole batch. Our own commits do not change it.
+  int64_t version = 0;
+  LOYALTY_RETURN_IF_ERROR(session_->connection().query(
+      "PRAGMA data_version", {}, [&](const store::Row& r) { version = r.get_int(0); }));
+  if (version != data_version_) {
+    programs_.clear();
+    data_version_ = version;
+  }
+  return {};
+}
+
 Outcome Engine::execute_one(const Command& command, Instant now, bool with_savepoint,
                             bool* wrote_then_failed) {
   const int64_t changes_before = session_->connection().total_changes();
@@ -350,7 +369,8 @@ Outcome Engine::execute_one(const Command& command, Instant now, bool with_savep
   std::visit(
       [&](const auto& c) {
         using T = std::decay_t<decltype(c)>;
-        if constexpr (std::is_same_v<T, CreateProgram> || std::is_same_v<T, CatchUp>) {
+        if constexpr (std::is_same_v<T, CreateProgram> || std::is_same_v<T, CatchUp> ||
+                      std::is_same_v<T, ReleaseExpiredHolds>) {
         } else if constexpr (std::is_same_v<T, EnrollMember>) {
           program = c.member.program_id;
         } else {

@@ -40,7 +40,10 @@
 #include "domain/member.h"
 #include "domain/program.h"
 #include "domain/program_config.h"
+#include "engine/checkout_commands.h"
 #include "engine/earning_commands.h"
+#include "engine/paid_membership_commands.h"
+#include "engine/reward_commands.h"
 #include "engine/tier_commands.h"
 #include "store/store.h"
 #include "store/wal_checkpointer.h"
@@ -149,7 +152,7 @@ struct CatchUp {
 };
 // One step of a per-program scheduled job (src/jobs, docs/jobs.md): at most
 // max_items items, in one transaction, under the job's state row lock.
-enum class ProgramJob { kBirthdays, kAnniversaries, kExpiryWarnings, kTiers };
+enum class ProgramJob { kBirthdays, kAnniversaries, kExpiryWarnings, kTiers, kPaidMemberships };
 const char* to_string(ProgramJob job);
 struct RunProgramJob {
   ProgramId program_id;
@@ -241,7 +244,9 @@ using CommandBody =
     std::variant<CreateProgram, UpdateProgram, CreateApiKey, RevokeApiKey, EnrollMember,
                  UpdateMember, SetMemberStatus, Credit, Debit, Adjust, Transfer, Reverse, CatchUp,
                  RunProgramJob, PutConfig, CreateOrder, UpdateOrderStatus, RefundOrder,
-                 ClaimGuestOrders, RecordEvent, ImportOrders, SetMemberTier>;
+                 ClaimGuestOrders, RecordEvent, ImportOrders, SetMemberTier, HoldPoints,
+                 CaptureHold, ReleaseHold, ReleaseExpiredHolds, Redeem, CancelRedemption,
+                 ConsumeCoupon, RecordPaidPayment, CancelPaidMembership>;
 
 // ---- Outcomes ----
 
@@ -290,7 +295,8 @@ struct ImportResult {
 using OutcomeValue =
     std::variant<std::monostate, Program, ProgramCreated, store::ApiKey, ApiKeyCreated, Member,
                  Posting, CatchUpResult, JobStepResult, store::StoredConfig, OrderResult,
-                 ClaimResult, EventRecorded, ImportResult, MemberTierView>;
+                 ClaimResult, EventRecorded, ImportResult, MemberTierView, HoldResult,
+                 ReleaseExpiredResult, RedemptionResult, CouponUse, PaidMembershipView>;
 
 struct Outcome {
   static Outcome failed(Status status) {
@@ -427,6 +433,9 @@ class Engine {
   Outcome execute_one(const Command& command, Instant now, bool with_savepoint,
                       bool* wrote_then_failed);
   Outcome execute_body(const CommandBody& body, Instant now);
+  // SQLite, inside the batch's transaction: drops every cached program when
+  // another connection committed since the last batch.
+  Status forget_what_others_wrote();
 
   std::unique_ptr<store::StoreSession> session_;
   ProgramCache programs_;
@@ -440,6 +449,7 @@ class Engine {
   bool stopping_ = false;
   std::thread writer_;
   std::unique_ptr<store::WalCheckpointer> checkpointer_;  // SQLite only
+  int64_t data_version_ = -1;                             // SQLite only: PRAGMA data_version
 
   std::atomic<uint64_t> commands_{0};
   std::atomic<uint64_t> batches_{0};

@@ -23,6 +23,8 @@ std::string_view job_name(ProgramJob job) {
       return kExpiryWarningsJob;
     case ProgramJob::kTiers:
       return kTiersJob;
+    case ProgramJob::kPaidMemberships:
+      return kPaidMembershipsJob;
   }
   return "?";
 }
@@ -198,6 +200,9 @@ Result<JobStepResult> run_program_job(StoreSession& s, ProgramCache& programs,
                                       const RunProgramJob& job, Instant now) {
   LOYALTY_ASSERT(job.max_items > 0 && job.catch_up_days >= 0);
   if (job.job == ProgramJob::kTiers) return run_tier_job(s, programs, job, now);
+  if (job.job == ProgramJob::kPaidMemberships) {
+    return run_paid_membership_job(s, programs, job, now);
+  }
   LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, job.program_id));
   LOYALTY_ASSIGN_OR_RETURN(auto config_ptr, programs.get_config(s, program.id));
   const ProgramConfig& config = *config_ptr;

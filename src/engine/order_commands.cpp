@@ -9,6 +9,7 @@
 #include "common/assert.h"
 #include "common/json_writer.h"
 #include "domain/earning.h"
+#include "engine/checkout_commands.h"
 #include "engine/job_commands.h"
 #include "engine/rule_context.h"
 #include "engine/tier_commands.h"
@@ -463,6 +464,8 @@ Result<OrderResult> create_order(StoreSession& s, ProgramCache& programs,
   LOYALTY_RETURN_IF_ERROR(s.insert_order_events(program.id, order.id, events));
   LOYALTY_RETURN_IF_ERROR(update_member_stats(s, nullptr, order));
   LOYALTY_RETURN_IF_ERROR(update_tier_for_order(s, programs, program, nullptr, order, now));
+  // Points at checkout: a hold for this order with capture_on_paid is captured.
+  if (paid) LOYALTY_RETURN_IF_ERROR(settle_order_holds(s, programs, order, now));
   OrderResult r;
   r.timeline = std::move(events);
   if (order.earn_lot.valid()) {
@@ -500,6 +503,18 @@ Result<OrderResult> update_order_status(StoreSession& s, ProgramCache& programs,
   LOYALTY_RETURN_IF_ERROR(update_member_stats(s, &order, next));
   LOYALTY_RETURN_IF_ERROR(update_tier_for_order(s, programs, program, &order, next, now));
   LOYALTY_RETURN_IF_ERROR(save_order(s, next, changed, events));
+  // Points at checkout (docs/checkout.md): paid captures, cancelled or returned
+  // releases or returns the holds linked to the order.
+  if (next.status != order.status &&
+      (next.status == OrderStatus::kPaid || next.status == OrderStatus::kCancelled ||
+       next.status == OrderStatus::kReturned)) {
+    LOYALTY_RETURN_IF_ERROR(settle_order_holds(s, programs, next, now));
+  }
+  // Coupons the order consumed are released when their reward says so
+  // (docs/rewards.md).
+  if (next.status == OrderStatus::kCancelled && order.status != OrderStatus::kCancelled) {
+    LOYALTY_RETURN_IF_ERROR(release_order_coupons(s, program.id, next.external_id, now));
+  }
   return result_of(s, std::move(next), false);
 }
 
@@ -519,6 +534,8 @@ Result<OrderResult> refund_order(StoreSession& s, ProgramCache& programs,
   LOYALTY_RETURN_IF_ERROR(update_member_stats(s, &order, next));
   LOYALTY_RETURN_IF_ERROR(update_tier_for_order(s, programs, program, &order, next, now));
   LOYALTY_RETURN_IF_ERROR(save_order(s, next, plan.changed_lines, events));
+  // Captured points of the order come back in proportion to the refund.
+  LOYALTY_RETURN_IF_ERROR(settle_order_holds(s, programs, next, now));
   return result_of(s, std::move(next), false);
 }
 

@@ -64,6 +64,54 @@ std::string_view event_type_of(const TierConfig& config, const MemberTierState& 
   return "tier.renewed";
 }
 
+// A member left an invite-only tier (an admin ended or replaced the
+// assignment, or the tier job stored its lapse): their VIP row goes, with a
+// vip.removed event.
+Status record_vip_removed(StoreSession& s, ProgramId program, MemberId member,
+                          const MemberTierState& before, const TierDecision& d,
+                          std::string_view reason, Instant now) {
+  LOYALTY_RETURN_IF_ERROR(s.delete_vip_member(program, member));
+  JsonWriter w;
+  w.begin_object()
+      .field("member_id", format_id(member))
+      .field("from_tier", before.tier_id)
+      .field("to_tier", d.next.tier_id)
+      .field("lapsed", d.change != TierChange::kAssigned)
+      .field("reason", reason)
+      .field("actor", d.next.actor)
+      .field("occurred_at", format_rfc3339(now))
+      .end_object();
+  auto event = s.append_outbox_event(program, member, "vip.removed", w.take(), now);
+  return event.ok() ? Status() : event.status();
+}
+
+// An admin assigned an invite-only tier: the VIP row with its account manager
+// and a vip.assigned event.
+Status record_vip_assigned(StoreSession& s, ProgramId program, MemberId member,
+                           const TierDecision& d, const AccountManager& manager, Instant now) {
+  store::VipMember vip;
+  vip.member_id = member;
+  vip.tier_id = d.next.tier_id;
+  vip.manager = manager;
+  vip.reason = d.reason;
+  vip.actor = d.next.actor;
+  vip.assigned_at = now;
+  LOYALTY_RETURN_IF_ERROR(s.save_vip_member(program, vip));
+  JsonWriter w;
+  w.begin_object().field("member_id", format_id(member)).field("tier", vip.tier_id);
+  w.key("account_manager").begin_object();
+  write_account_manager_fields(w, manager);
+  w.end_object().field("reason", vip.reason);
+  if (d.next.manual_expires_at) {
+    w.field("expires_at", format_rfc3339(*d.next.manual_expires_at));
+  } else {
+    w.field_null("expires_at");
+  }
+  w.field("actor", vip.actor).field("occurred_at", format_rfc3339(now)).end_object();
+  auto event = s.append_outbox_event(program, member, "vip.assigned", w.take(), now);
+  return event.ok() ? Status() : event.status();
+}
+
 // Stores a decision: the state, and for a change its history row and outbox event.
 Status record_decision(StoreSession& s, const TierConfig& config, ProgramId program,
                        MemberId member, const MemberTierState& before, const TierDecision& d,
@@ -79,7 +127,9 @@ Status record_decision(StoreSession& s, const TierConfig& config, ProgramId prog
   h.to_tier = d.next.tier_id;
   h.metric_value = value;
   h.guaranteed_until = d.next.guaranteed_until;
-  h.reason = d.next.source == TierSource::kManual ? d.next.manual_reason : "";
+  h.reason = !d.reason.empty()                      ? d.reason
+             : d.next.source == TierSource::kManual ? d.next.manual_reason
+                                                    : "";
   h.actor = d.next.actor;
   h.occurred_at = now;
   LOYALTY_ASSIGN_OR_RETURN(store::TierHistoryId id, s.insert_tier_history(h));
@@ -101,7 +151,12 @@ Status record_decision(StoreSession& s, const TierConfig& config, ProgramId prog
   w.field("actor", h.actor).field("occurred_at", format_rfc3339(now)).end_object();
   auto event =
       s.append_outbox_event(program, member, event_type_of(config, before, d), w.take(), now);
-  return event.ok() ? Status() : event.status();
+  if (!event.ok()) return event.status();
+  const bool was_vip = is_invite_only(config, level_index(config, before.tier_id));
+  if (was_vip && !is_invite_only(config, level_index(config, d.next.tier_id))) {
+    return record_vip_removed(s, program, member, before, d, h.reason, now);
+  }
+  return {};
 }
 
 Result<TierSetup> cached_setup(StoreSession& s, ProgramCache& programs, const Program& program) {
@@ -125,6 +180,12 @@ MemberTierView view_of(const Program& program, const TierSetup& t, MemberId memb
   v.stored = stored.has_value();
   const TierConfig& tiers = t.config->tiers;
   v.state = effective_state(tiers, stored.value_or(initial_state(now)), metric.value, t.zone, now);
+  v.effective_tier = v.state.tier_id;
+  // A guarantee that has passed promises nothing: the tier awaits the
+  // period-end evaluation (docs/tiers.md, "Progress"), so none is shown.
+  if (v.state.guaranteed_until && *v.state.guaranteed_until <= now) {
+    v.state.guaranteed_until.reset();
+  }
   v.metrics = metric.metrics;
   if (tiers.window.kind != TierWindowKind::kLifetime) {
     const WindowMonths w = window_months(tiers.window, month_of(t.zone, now));
@@ -154,6 +215,14 @@ Status add_and_decide(StoreSession& s, ProgramCache& programs, const Program& pr
 }
 
 }  // namespace
+
+void write_account_manager_fields(JsonWriter& w, const AccountManager& m) {
+  if (!m.admin_id.empty()) {
+    w.field("admin_id", m.admin_id);
+  } else {
+    w.field("name", m.name).field("email", m.email);
+  }
+}
 
 Status record_tier_decision(StoreSession& s, const TierConfig& config, ProgramId program,
                             MemberId member, const MemberTierState& before, const TierDecision& d,
@@ -218,19 +287,27 @@ Status update_tier_for_points(StoreSession& s, ProgramCache& programs, const Pro
 
 Status update_tier_for_reversal(StoreSession& s, ProgramCache& programs, const Program& program,
                                 const Posting& original, Instant now) {
-  if (original.kind != PostingKind::kCredit || original.order.valid()) return {};
-  int64_t issued = 0;  // a credit issues its points: kIssuance -points
+  const bool earned =
+      original.kind == PostingKind::kCredit || original.kind == PostingKind::kAdjustment;
+  if (!earned || original.order.valid()) return {};
+  // What the original gave the member: a credit issues its points (kIssuance
+  // -points), an adjustment grants them (kAdjustment -points) or takes them
+  // (+points).
+  int64_t issued = 0;
   for (const Entry& e : original.entries) {
-    if (e.account == Account::kIssuance) issued -= e.amount.value;
+    if (e.account == Account::kIssuance || e.account == Account::kAdjustment) {
+      issued -= e.amount.value;
+    }
   }
   return update_tier_for_points(s, programs, program, original.member, original.created_at, -issued,
                                 now);
 }
 
-Result<std::string> tier_for_earning(StoreSession& s, ProgramCache& programs,
-                                     const Program& program, MemberId member, Instant now) {
-  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
-  if (!config->tiers.enabled()) return std::string();
+namespace {
+
+// The tier held (member_tiers, a lapsed manual tier read as what the metric gives).
+Result<std::string> held_tier(StoreSession& s, ProgramCache& programs, const Program& program,
+                              const ProgramConfig& config, MemberId member, Instant now) {
   LOYALTY_ASSIGN_OR_RETURN(auto stored, s.find_member_tier(program.id, member));
   if (!stored) return std::string();
   if (stored->source != TierSource::kManual || !stored->manual_expires_at ||
@@ -240,7 +317,27 @@ Result<std::string> tier_for_earning(StoreSession& s, ProgramCache& programs,
   // A lapsed manual tier: what the metric gives now.
   LOYALTY_ASSIGN_OR_RETURN(TierSetup t, cached_setup(s, programs, program));
   LOYALTY_ASSIGN_OR_RETURN(MemberMetric metric, window_metric(s, t, program.id, member, now));
-  return effective_state(config->tiers, *stored, metric.value, t.zone, now).tier_id;
+  return effective_state(config.tiers, *stored, metric.value, t.zone, now).tier_id;
+}
+
+// The view with the tier a paid plan grants.
+Result<MemberTierView> with_granted_tier(StoreSession& s, ProgramId program, MemberTierView v,
+                                         Instant now) {
+  if (!v.config->tiers.enabled()) return v;
+  LOYALTY_ASSIGN_OR_RETURN(v.granted_tier, granted_tier(s, *v.config, program, v.member_id, now));
+  v.effective_tier = higher_tier(v.config->tiers, v.state.tier_id, v.granted_tier);
+  return v;
+}
+
+}  // namespace
+
+Result<std::string> tier_for_earning(StoreSession& s, ProgramCache& programs,
+                                     const Program& program, MemberId member, Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
+  if (!config->tiers.enabled()) return std::string();
+  LOYALTY_ASSIGN_OR_RETURN(std::string held, held_tier(s, programs, program, *config, member, now));
+  LOYALTY_ASSIGN_OR_RETURN(std::string granted, granted_tier(s, *config, program.id, member, now));
+  return higher_tier(config->tiers, held, granted);
 }
 
 Result<MemberTierView> set_member_tier(StoreSession& s, ProgramCache& programs,
@@ -252,12 +349,37 @@ Result<MemberTierView> set_member_tier(StoreSession& s, ProgramCache& programs,
   LOYALTY_ASSIGN_OR_RETURN(TierSetup t, cached_setup(s, programs, program));
   LOYALTY_ASSIGN_OR_RETURN(auto stored, s.find_member_tier(program.id, c.member_id));
   const MemberTierState state = stored.value_or(initial_state(now));
-  LOYALTY_ASSIGN_OR_RETURN(TierDecision d, assign_tier(t.config->tiers, state, c.tier_id, c.reason,
-                                                       c.expires_at, c.actor, now));
+  const TierConfig& tiers = t.config->tiers;
   LOYALTY_ASSIGN_OR_RETURN(MemberMetric metric, window_metric(s, t, program.id, c.member_id, now));
+  TierDecision d;
+  if (c.tier_id.empty()) {
+    if (!stored || stored->source != TierSource::kManual) {
+      return Status(ErrorCode::kConflict, "member " + format_id(c.member_id) +
+                                              " holds no tier assigned by an admin to end");
+    }
+    d = end_tier_assignment(tiers, state, metric.value, c.reason, c.actor, t.zone, now);
+  } else {
+    LOYALTY_ASSIGN_OR_RETURN(
+        d, assign_tier(tiers, state, c.tier_id, c.reason, c.expires_at, c.actor, now));
+  }
+  const bool to_vip = is_invite_only(tiers, level_index(tiers, d.next.tier_id));
+  if (to_vip && !c.account_manager) {
+    return Status(ErrorCode::kInvalidRequest,
+                  "account_manager: required for the invite-only tier '" + c.tier_id +
+                      "' (an admin_id, or a name and an email)");
+  }
+  if (!to_vip && c.account_manager) {
+    return Status(ErrorCode::kInvalidRequest,
+                  "account_manager: only an invite-only tier has an account manager");
+  }
   LOYALTY_RETURN_IF_ERROR(
-      record_decision(s, t.config->tiers, program.id, c.member_id, state, d, metric.value, now));
-  return view_of(program, t, c.member_id, d.next, metric, now);
+      record_decision(s, tiers, program.id, c.member_id, state, d, metric.value, now));
+  if (to_vip) {
+    LOYALTY_RETURN_IF_ERROR(
+        record_vip_assigned(s, program.id, c.member_id, d, *c.account_manager, now));
+  }
+  return with_granted_tier(s, program.id, view_of(program, t, c.member_id, d.next, metric, now),
+                           now);
 }
 
 namespace {
@@ -342,6 +464,12 @@ TierModelCache& tier_model_cache() {
 
 int64_t tier_model_builds() { return tier_model_cache().builds(); }
 
+Result<std::shared_ptr<const ProgramConfig>> read_active_config(StoreSession& s,
+                                                                const Program& program) {
+  LOYALTY_ASSIGN_OR_RETURN(auto model, tier_model_cache().get(s, program));
+  return model->config;
+}
+
 Result<MemberTierView> read_member_tier(StoreSession& s, ProgramId program_id, MemberId member,
                                         Instant now) {
   LOYALTY_ASSIGN_OR_RETURN(auto program, s.find_program(program_id));
@@ -359,7 +487,7 @@ Result<MemberTierView> read_member_tier(StoreSession& s, ProgramId program_id, M
     LOYALTY_ASSIGN_OR_RETURN(metric, window_metric(s, t, program_id, member, now));
     LOYALTY_ASSIGN_OR_RETURN(state, s.find_member_tier(program_id, member));
   }
-  return view_of(*program, t, member, state, metric, now);
+  return with_granted_tier(s, program_id, view_of(*program, t, member, state, metric, now), now);
 }
 
 }  // namespace loyalty::engine

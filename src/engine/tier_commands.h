@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/ids.h"
+#include "common/json_writer.h"
 #include "common/result.h"
 #include "common/time.h"
 #include "domain/order.h"
@@ -40,7 +41,8 @@ Status update_tier_for_order(store::StoreSession& s, ProgramCache& programs, con
 
 // The same incremental path for points that are not an order's (custom
 // events, signup, birthdays, anniversaries, a tier's birthday bonus, manual
-// credits: `points` > 0 at the credit; the reversal of such a credit: < 0):
+// credits, manual adjustments of either sign; the reversal of such a
+// posting: the opposite):
 // adds them to the `points` counter of the month containing `counted_at` (the
 // credit's time, also for its reversal, as a refund subtracts from its order's
 // month), then re-decides the tier. An order's points are counted by
@@ -50,10 +52,11 @@ Status update_tier_for_points(store::StoreSession& s, ProgramCache& programs,
                               const Program& program, MemberId member, Instant counted_at,
                               int64_t points, Instant now);
 
-// After `original` was reversed: a non-order credit's points leave the
-// `points` counter of the month it was credited in (update_tier_for_points
-// with minus what it issued). Any other posting changes nothing here: an
-// order's points follow the order.
+// After `original` was reversed: what a non-order credit or a manual
+// adjustment gave leaves the `points` counter of the month it was posted in
+// (update_tier_for_points with minus what it gave: a reversed negative
+// adjustment gives its points back). Any other posting (a redemption, a
+// transfer) changes nothing here: it never counted.
 Status update_tier_for_reversal(store::StoreSession& s, ProgramCache& programs,
                                 const Program& program, const Posting& original, Instant now);
 
@@ -64,21 +67,33 @@ Status record_tier_decision(store::StoreSession& s, const TierConfig& config, Pr
                             MemberId member, const MemberTierState& before, const TierDecision& d,
                             int64_t metric_value, Instant now);
 
-// The tier id whose earn multiplier the member's earnings use now ("" = none).
+// The tier id whose earn multiplier the member's earnings use now ("" = none):
+// the higher of the tier held and the one a paid plan grants.
 Result<std::string> tier_for_earning(store::StoreSession& s, ProgramCache& programs,
                                      const Program& program, MemberId member, Instant now);
 
 // PUT /v1/members/{id}/tier: an admin assigns a tier with a reason and an
-// optional expiry. kNotFound for an unknown member, kUnknownTier for a tier the
-// active configuration does not define.
+// optional expiry, or (tier_id "") ends an assignment: the member then holds
+// what the metric qualifies for. An invite-only tier (VIP) needs an account
+// manager, stored in vip_members with a vip.assigned event; leaving it (ended,
+// replaced, or lapsed and stored by the tier job) deletes that row with a
+// vip.removed event (docs/tiers.md, "VIP"). kNotFound for an unknown member,
+// kUnknownTier for a tier the active configuration does not define,
+// kInvalidRequest for a missing or needless account manager, kConflict for
+// ending an assignment the member does not have.
 struct SetMemberTier {
   ProgramId program_id;
   MemberId member_id;
-  std::string tier_id;
+  std::string tier_id;  // "" = end the manual assignment
   std::string reason;
   std::optional<Instant> expires_at;
+  std::optional<AccountManager> account_manager;  // required for an invite-only tier
   std::string actor;
 };
+
+// {"admin_id": ...} or {"name": ..., "email": ...} inside an open object: how
+// events and the API show an account manager.
+void write_account_manager_fields(JsonWriter& w, const AccountManager& manager);
 
 // A member's tier as GET /v1/members/{id}/tier shows it.
 struct MemberTierView {
@@ -86,9 +101,12 @@ struct MemberTierView {
   std::shared_ptr<const ProgramConfig> config;
   std::string currency;
   int currency_exponent = 2;
-  MemberTierState state;  // effective (a lapsed manual tier shows what the metric gives)
-  bool stored = false;    // false: the member never had a tier state
-  TierMetrics metrics;    // counted over the window containing now
+  MemberTierState state;     // effective (a lapsed manual tier shows what the metric gives)
+  std::string granted_tier;  // by the member's paid plan now ("" = none)
+  // The tier the member has: the higher of state.tier_id and granted_tier.
+  std::string effective_tier;
+  bool stored = false;                  // false: the member never had a tier state
+  TierMetrics metrics;                  // counted over the window containing now
   std::optional<Instant> window_start;  // unset for lifetime
   std::optional<Instant> window_end;    // exclusive; unset for lifetime
   TierProgress progress;
@@ -105,6 +123,10 @@ Result<MemberTierView> set_member_tier(store::StoreSession& s, ProgramCache& pro
 // for an unknown member.
 Result<MemberTierView> read_member_tier(store::StoreSession& s, ProgramId program, MemberId member,
                                         Instant now);
+// The program's active configuration from a read transaction, from the same
+// process-wide cache as read_member_tier (parsed once per version).
+Result<std::shared_ptr<const ProgramConfig>> read_active_config(store::StoreSession& s,
+                                                                const Program& program);
 // How many tier models read_member_tier built so far in this process (tests:
 // a second read of the same version builds none).
 int64_t tier_model_builds();

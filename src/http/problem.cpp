@@ -12,7 +12,7 @@ namespace loyalty::http {
 namespace {
 
 // Indexed by ErrorCode; the order must follow the enum (checked in problem_type).
-constexpr std::array<ProblemType, 24> kCodeProblems = {{
+constexpr std::array<ProblemType, 36> kCodeProblems = {{
     {200, "ok", "OK", "Not an error."},
     {400, "invalid-request", "Invalid request",
      "The request is malformed: invalid JSON, a field of the wrong type, an unknown field, a "
@@ -64,6 +64,39 @@ constexpr std::array<ProblemType, 24> kCodeProblems = {{
      "No earn rule of the program's configuration handles this custom event type."},
     {422, "unknown-tier", "Unknown tier",
      "The tier is not one of the tiers of the program's active configuration."},
+    {422, "unknown-plan", "Unknown plan",
+     "The paid-membership plan is not one of the plans of the program's active configuration "
+     "(`paid_membership.plans`, docs/tiers.md)."},
+    {422, "payment-mismatch", "Payment does not match the plan",
+     "The reported payment's amount or currency is not the plan's price per period. The detail "
+     "gives both."},
+    {422, "checkout-limit", "Outside the checkout limits",
+     "Points at checkout are not enabled in the program's configuration, or the points are "
+     "below its `min_points` or pay more than its `max_order_share_percent` of the order total "
+     "(docs/checkout.md)."},
+    {422, "capture-exceeds-hold", "Capture exceeds the hold",
+     "The capture asks for more points than the hold holds. Capture at most the held points; "
+     "the rest is released."},
+    {409, "hold-not-open", "Hold not open",
+     "The hold was already captured, released, or it expired: it can be captured or released "
+     "only once, while it is open."},
+    {422, "reward-unavailable", "Reward unavailable",
+     "The reward is inactive, or outside its availability window (`available_from` / "
+     "`available_until`). The detail says which (docs/rewards.md)."},
+    {422, "reward-not-eligible", "Not eligible for the reward",
+     "The reward is restricted to other tiers (\"Gold only\"), or the member does not meet its "
+     "condition."},
+    {409, "out-of-stock", "Out of stock", "The reward's stock is exhausted."},
+    {422, "redemption-limit-reached", "Redemption limit reached",
+     "The member reached the reward's per-member limit for the period or for their lifetime."},
+    {409, "coupon-not-usable", "Coupon not usable",
+     "The coupon was consumed (by another order), cancelled with its redemption, or it expired. "
+     "The detail says which."},
+    {422, "coupon-not-applicable", "Coupon not applicable to the cart",
+     "The cart does not meet the coupon's terms: below its minimum order, without its product, "
+     "or without shipping to waive."},
+    {409, "not-cancellable", "Redemption not cancellable",
+     "The redemption was already cancelled, or its coupon was already used."},
     {503, "unavailable", "Service unavailable",
      "The server is draining, its queue is full or the store is unreachable. Retry after the "
      "Retry-After delay with the same Idempotency-Key."},

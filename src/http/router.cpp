@@ -10,6 +10,15 @@ bool is_placeholder(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+// The literal action after a placeholder ("{id}:capture" -> ":capture"), or ""
+// when the segment is not a placeholder with an action suffix.
+std::string_view action_suffix(std::string_view segment) {
+  if (segment.size() < 4 || segment.front() != '{') return {};
+  size_t close = segment.find('}');
+  if (close == std::string_view::npos || close + 1 >= segment.size()) return {};
+  return segment.substr(close + 1);
+}
+
 }  // namespace
 
 std::vector<std::string_view> split_path(std::string_view path) {
@@ -49,6 +58,9 @@ Router::Match Router::find(std::string_view method, std::string_view path) const
       if (is_placeholder(pattern[s])) {
         matches = !segments[s].empty();
         params.push_back(segments[s]);
+      } else if (std::string_view suffix = action_suffix(pattern[s]); !suffix.empty()) {
+        matches = segments[s].size() > suffix.size() && segments[s].ends_with(suffix);
+        params.push_back(segments[s].substr(0, segments[s].size() - suffix.size()));
       } else {
         matches = pattern[s] == segments[s];
       }

@@ -12,9 +12,19 @@ namespace loyalty::jobs {
 namespace {
 
 // Job counters, process-wide (one registry for /metrics).
-enum MetricJob { kCatchUp, kWarnings, kBirthdays, kAnniversaries, kTiers, kMetricJobs };
+enum MetricJob {
+  kCatchUp,
+  kWarnings,
+  kBirthdays,
+  kAnniversaries,
+  kTiers,
+  kHolds,
+  kPaidMemberships,
+  kMetricJobs
+};
 constexpr std::array<const char*, kMetricJobs> kMetricJobNames = {
-    "catch_up", "expiry_warnings", "birthdays", "anniversaries", "tiers"};
+    "catch_up", "expiry_warnings", "birthdays",       "anniversaries",
+    "tiers",    "holds",           "paid_memberships"};
 struct JobCounters {
   std::atomic<uint64_t> ok_runs{0};
   std::atomic<uint64_t> failed_runs{0};
@@ -40,6 +50,21 @@ Status run_catch_up(engine::Engine& engine, const JobOptions& options, JobRunCou
     counts.members_caught_up += r.members;
     counts.postings += r.postings;
     if (r.members < options.catch_up_members_per_step) return {};
+  }
+  counts.complete = false;
+  return {};
+}
+
+// Releases timed-out checkout holds, one engine command per step.
+Status run_holds(engine::Engine& engine, const JobOptions& options, JobRunCounts& counts) {
+  for (int step = 0; step < options.max_steps_per_run; ++step) {
+    engine::ReleaseExpiredHolds cmd;
+    cmd.limit = options.items_per_step;
+    engine::Outcome out = engine.execute(engine::Command{cmd, std::nullopt, nullptr});
+    if (!out.status.ok()) return out.status;
+    const auto& r = std::get<engine::ReleaseExpiredResult>(out.value);
+    counts.holds_released += r.released;
+    if (r.complete) return {};
   }
   counts.complete = false;
   return {};
@@ -73,7 +98,7 @@ Status run_program_job(engine::Engine& engine, ProgramId program, engine::Progra
 }  // namespace
 
 Result<JobSelection> parse_job_selection(std::string_view name) {
-  JobSelection none{false, false, false, false, false};
+  JobSelection none{false, false, false, false, false, false, false};
   if (name == "all") return JobSelection{};
   if (name == "vesting") {
     none.due = true;
@@ -96,8 +121,17 @@ Result<JobSelection> parse_job_selection(std::string_view name) {
     none.tiers = true;
     return none;
   }
+  if (name == "holds") {
+    none.holds = true;
+    return none;
+  }
+  if (name == "paid_memberships") {
+    none.paid_memberships = true;
+    return none;
+  }
   return Status(ErrorCode::kInvalidRequest,
-                "--job must be vesting, expiry, birthdays, anniversaries, tiers or all, got '" +
+                "--job must be vesting, expiry, birthdays, anniversaries, tiers, holds, "
+                "paid_memberships or all, got '" +
                     std::string(name) + "'");
 }
 
@@ -110,6 +144,8 @@ std::string to_json(const JobRunCounts& c) {
       .field("birthdays", c.birthdays)
       .field("anniversaries", c.anniversaries)
       .field("tier_states", c.tier_states)
+      .field("holds_released", c.holds_released)
+      .field("paid_membership_actions", c.paid_membership_actions)
       .field("skipped_programs", c.skipped_programs)
       .field("complete", c.complete)
       .end_object();
@@ -127,8 +163,14 @@ Result<JobRunCounts> run_jobs_once(store::StoreSession& reader, engine::Engine& 
     count_run(kCatchUp, st, counts.members_caught_up - before);
     LOYALTY_RETURN_IF_ERROR(st);
   }
+  if (selection.holds) {
+    int64_t before = counts.holds_released;
+    Status st = run_holds(engine, options, counts);
+    count_run(kHolds, st, counts.holds_released - before);
+    LOYALTY_RETURN_IF_ERROR(st);
+  }
   if (!selection.expiry_warnings && !selection.birthdays && !selection.anniversaries &&
-      !selection.tiers) {
+      !selection.tiers && !selection.paid_memberships) {
     return counts;
   }
   LOYALTY_ASSIGN_OR_RETURN(auto programs, reader.list_program_ids());
@@ -144,6 +186,8 @@ Result<JobRunCounts> run_jobs_once(store::StoreSession& reader, engine::Engine& 
       {selection.anniversaries, engine::ProgramJob::kAnniversaries, kAnniversaries,
        &counts.anniversaries},
       {selection.tiers, engine::ProgramJob::kTiers, kTiers, &counts.tier_states},
+      {selection.paid_memberships, engine::ProgramJob::kPaidMemberships, kPaidMemberships,
+       &counts.paid_membership_actions},
   };
   for (const PerProgram& j : jobs) {
     if (!j.selected) continue;
@@ -161,7 +205,7 @@ Result<JobRunCounts> run_jobs_once(store::StoreSession& reader, engine::Engine& 
 }
 
 Result<int> run_due_once(store::StoreSession& reader, engine::Engine& engine, const Clock& clock) {
-  JobSelection due_only{true, false, false, false, false};
+  JobSelection due_only{true, false, false, false, false, false, false};
   LOYALTY_ASSIGN_OR_RETURN(JobRunCounts counts, run_jobs_once(reader, engine, clock, due_only));
   return static_cast<int>(counts.postings);
 }
@@ -236,7 +280,7 @@ void Scheduler::loop() {
       spdlog::warn("msg=\"scheduled jobs failed\" error=\"{}\"", result.status().message());
       reader.reset();  // reconnect next tick
     } else if (result->postings + result->warnings + result->birthdays + result->anniversaries +
-                   result->tier_states >
+                   result->tier_states + result->holds_released + result->paid_membership_actions >
                0) {
       spdlog::info("msg=\"scheduled jobs ran\" counts={}", to_json(*result));
     }

@@ -10,9 +10,13 @@
 //                    expiring-soon warnings of every program.
 //   birthdays        per program, each local day: the birthday earn rules.
 //   anniversaries    per program, each local day: the anniversary earn rules.
+//   paid_memberships per program: renewal reminders N days before a paid
+//                    period ends, lapses once the grace passed (docs/tiers.md).
 //   tiers            per program, at each tier period end: every member's tier
 //                    re-evaluated (decide_at_period_end) in batches; lapsed
 //                    manual tiers stored (docs/tiers.md).
+//   holds            checkout holds past their expires_at are released (status
+//                    expired), kItemsPerStep per step (docs/checkout.md).
 //
 // Every step is one engine command (one transaction) of at most kItemsPerStep
 // items; a crash loses at most the uncommitted step, and the next run resumes:
@@ -58,8 +62,11 @@ struct JobSelection {
   bool birthdays = true;
   bool anniversaries = true;
   bool tiers = true;
+  bool holds = true;
+  bool paid_memberships = true;  // renewal reminders and lapses (docs/tiers.md)
 };
-// "vesting", "expiry", "birthdays", "anniversaries", "tiers" or "all".
+// "vesting", "expiry", "birthdays", "anniversaries", "tiers", "holds",
+// "paid_memberships" or "all".
 Result<JobSelection> parse_job_selection(std::string_view name);
 
 struct JobOptions {
@@ -77,9 +84,11 @@ struct JobRunCounts {
   int64_t warnings = 0;  // points.expiring_soon events
   int64_t birthdays = 0;
   int64_t anniversaries = 0;
-  int64_t tier_states = 0;       // member tier states written (period ends, lapsed manual tiers)
-  int64_t skipped_programs = 0;  // held by another node
-  bool complete = true;          // false when kMaxStepsPerRun stopped a job
+  int64_t tier_states = 0;     // member tier states written (period ends, lapsed manual tiers)
+  int64_t holds_released = 0;  // checkout holds that timed out
+  int64_t paid_membership_actions = 0;  // renewal reminders sent and lapses stored
+  int64_t skipped_programs = 0;         // held by another node
+  bool complete = true;                 // false when kMaxStepsPerRun stopped a job
 };
 std::string to_json(const JobRunCounts& counts);
 

@@ -367,6 +367,223 @@ UPDATE members SET
 CREATE INDEX member_tiers_manual_expiry ON member_tiers (program_id, manual_expires_at)
   WHERE source = 'manual';
 )SQL"},
+      // VIP (docs/tiers.md, "VIP"): the account manager of each member an
+      // admin assigned an invite-only tier; listed per manager.
+      {13, "vip members", R"SQL(
+CREATE TABLE vip_members (
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  tier_id TEXT NOT NULL,
+  manager_key TEXT NOT NULL,
+  manager_name TEXT NOT NULL,
+  manager_email TEXT NOT NULL,
+  manager_admin_id TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  assigned_at {INT} NOT NULL,
+  PRIMARY KEY (program_id, member_id)
+){WITHOUT_ROWID};
+CREATE INDEX vip_members_manager ON vip_members (program_id, manager_key, member_id);
+)SQL"},
+      // Rewards, redemptions and coupons (docs/rewards.md). reward_stock holds
+      // the units of each reward taken by redemptions not cancelled: a stock
+      // check and its increment are one conditional UPDATE (row-locked on
+      // PostgreSQL). Coupons keep only the SHA-256 of their code.
+      {14, "rewards, redemptions and coupons", R"SQL(
+CREATE TABLE reward_stock (
+  program_id {INT} NOT NULL,
+  reward_id TEXT NOT NULL,
+  taken {INT} NOT NULL,
+  PRIMARY KEY (program_id, reward_id)
+){WITHOUT_ROWID};
+CREATE TABLE redemptions (
+  id {ID},
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  reward_id TEXT NOT NULL,
+  reward_type TEXT NOT NULL,
+  reward_name TEXT NOT NULL,
+  points {INT} NOT NULL,
+  amount_minor {INT} NOT NULL,
+  cause_id TEXT NOT NULL,
+  cause_name TEXT NOT NULL,
+  posting_id {INT} NOT NULL,
+  reversal_id {INT},
+  status TEXT NOT NULL,
+  period_key TEXT NOT NULL,
+  coupon_id {INT},
+  took_stock {INT} NOT NULL,
+  config_version {INT} NOT NULL,
+  created_at {INT} NOT NULL,
+  cancelled_at {INT},
+  {KEY} (program_id, member_id, id)
+);
+CREATE INDEX redemptions_usage ON redemptions (program_id, member_id, reward_id, period_key);
+CREATE INDEX redemptions_cause ON redemptions (program_id, cause_id, created_at)
+  WHERE cause_id <> '';
+CREATE TABLE coupons (
+  id {ID},
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  redemption_id {INT} NOT NULL,
+  code_hash TEXT NOT NULL,
+  code_hint TEXT NOT NULL,
+  reward_id TEXT NOT NULL,
+  reward_type TEXT NOT NULL,
+  amount_minor {INT} NOT NULL,
+  percent {INT} NOT NULL,
+  max_discount_minor {INT} NOT NULL,
+  min_order_minor {INT} NOT NULL,
+  sku TEXT NOT NULL,
+  status TEXT NOT NULL,
+  order_ref TEXT NOT NULL,
+  release_on_cancel {INT} NOT NULL,
+  expires_at {INT},
+  created_at {INT} NOT NULL,
+  consumed_at {INT},
+  {KEY} (program_id, id)
+);
+CREATE UNIQUE INDEX coupons_code ON coupons (code_hash);
+CREATE INDEX coupons_order ON coupons (program_id, order_ref) WHERE order_ref <> '';
+)SQL"},
+      // Points at checkout (docs/checkout.md, docs/ledger.md): the member
+      // account `held` materialized in balances, the holds, and what each
+      // hold took from each lot (so a release restores the same lots).
+      {15, "checkout holds", R"SQL(
+ALTER TABLE balances ADD COLUMN held {INT} NOT NULL DEFAULT 0;
+CREATE TABLE holds (
+  id {ID},
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  status TEXT NOT NULL,
+  points {INT} NOT NULL,
+  amount_minor {INT} NOT NULL,
+  currency TEXT NOT NULL,
+  order_total_minor {INT} NOT NULL,
+  order_external_id TEXT NOT NULL,
+  capture_on_paid {INT} NOT NULL,
+  captured {INT} NOT NULL,
+  refunded {INT} NOT NULL,
+  hold_posting_id {INT} NOT NULL,
+  settle_posting_id {INT},
+  created_at {INT} NOT NULL,
+  expires_at {INT} NOT NULL,
+  settled_at {INT},
+  actor TEXT NOT NULL,
+  {KEY} (program_id, id)
+);
+CREATE INDEX holds_member ON holds (program_id, member_id, id);
+CREATE INDEX holds_open_expiry ON holds (expires_at) WHERE status = 'open';
+CREATE INDEX holds_order ON holds (program_id, order_external_id);
+CREATE TABLE hold_lots (
+  program_id {INT} NOT NULL,
+  hold_id {INT} NOT NULL,
+  seq {INT} NOT NULL,
+  lot_id {INT} NOT NULL,
+  held {INT} NOT NULL,
+  captured {INT} NOT NULL,
+  refunded {INT} NOT NULL,
+  PRIMARY KEY (program_id, hold_id, seq)
+){WITHOUT_ROWID};
+)SQL"},
+      // Paid membership (docs/tiers.md, "Paid membership"): each member's plan
+      // and paid period, and every reported payment (the history of periods,
+      // idempotent on the merchant's payment id). next_action_at: when the
+      // paid_memberships job next owes a reminder or a lapse.
+      {16, "paid memberships", R"SQL(
+CREATE TABLE paid_memberships (
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  plan_id TEXT NOT NULL,
+  period_start {INT} NOT NULL,
+  period_end {INT} NOT NULL,
+  cancelled_at {INT},
+  reminded_through {INT},
+  lapsed_at {INT},
+  next_action_at {INT},
+  updated_at {INT} NOT NULL,
+  PRIMARY KEY (program_id, member_id)
+){WITHOUT_ROWID};
+CREATE INDEX paid_memberships_due ON paid_memberships (program_id, next_action_at)
+  WHERE next_action_at IS NOT NULL;
+CREATE TABLE paid_membership_payments (
+  id {ID},
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  plan_id TEXT NOT NULL,
+  external_payment_id TEXT NOT NULL,
+  period_start {INT} NOT NULL,
+  period_end {INT} NOT NULL,
+  amount_minor {INT} NOT NULL,
+  currency TEXT NOT NULL,
+  recorded_at {INT} NOT NULL,
+  {KEY} (program_id, member_id, id)
+);
+CREATE UNIQUE INDEX paid_membership_payments_external
+  ON paid_membership_payments (program_id, external_payment_id);
+)SQL"},
+      {17, "referrals", R"SQL(
+CREATE TABLE referral_codes (
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  code TEXT NOT NULL,
+  active {INT} NOT NULL,
+  created_at {INT} NOT NULL,
+  PRIMARY KEY (program_id, member_id)
+){WITHOUT_ROWID};
+CREATE UNIQUE INDEX referral_codes_code ON referral_codes (program_id, code);
+CREATE TABLE referral_invitations (
+  id {ID},
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  email TEXT NOT NULL,
+  created_at {INT} NOT NULL,
+  {KEY} (program_id, id)
+);
+CREATE UNIQUE INDEX referral_invitations_email ON referral_invitations (program_id, member_id, email);
+CREATE TABLE referrals (
+  id {ID},
+  program_id {INT} NOT NULL,
+  referrer_id {INT} NOT NULL,
+  referee_id {INT} NOT NULL,
+  code TEXT NOT NULL,
+  status TEXT NOT NULL,
+  findings TEXT NOT NULL,
+  decision_reason TEXT NOT NULL,
+  order_external_id TEXT,
+  order_value_minor {INT} NOT NULL,
+  referrer_points {INT} NOT NULL,
+  referee_points {INT} NOT NULL,
+  referrer_skip TEXT NOT NULL,
+  referee_skip TEXT NOT NULL,
+  welcome_paid {INT} NOT NULL,
+  created_at {INT} NOT NULL,
+  updated_at {INT} NOT NULL,
+  actor TEXT NOT NULL,
+  {KEY} (program_id, id)
+);
+CREATE UNIQUE INDEX referrals_referee ON referrals (program_id, referee_id);
+CREATE INDEX referrals_referrer ON referrals (program_id, referrer_id, id);
+CREATE INDEX referrals_code_time ON referrals (program_id, code, created_at);
+CREATE TABLE referral_signals (
+  program_id {INT} NOT NULL,
+  member_id {INT} NOT NULL,
+  shipping_hash TEXT NOT NULL,
+  payment_hash TEXT NOT NULL,
+  device_hash TEXT NOT NULL,
+  ip_hash TEXT NOT NULL,
+  updated_at {INT} NOT NULL,
+  PRIMARY KEY (program_id, member_id)
+){WITHOUT_ROWID};
+CREATE TABLE referral_usage (
+  program_id {INT} NOT NULL,
+  scope_id {INT} NOT NULL,
+  period TEXT NOT NULL,
+  rewards {INT} NOT NULL,
+  points {INT} NOT NULL,
+  PRIMARY KEY (program_id, scope_id, period)
+){WITHOUT_ROWID};
+)SQL"},
   };
   return kMigrations;
 }

@@ -447,7 +447,7 @@ namespace {
 #define BALANCE_COLUMNS(prefix)                                             \
   prefix "available, " prefix "pending, " prefix "lifetime_earned, " prefix \
          "lifetime_spent, " prefix "expired, " prefix "adjusted, " prefix   \
-         "transferred_net, " prefix "next_due_at, " prefix "rolling_expires_at"
+         "transferred_net, " prefix "next_due_at, " prefix "rolling_expires_at, " prefix "held"
 
 Balance read_balance(const Row& r, int first) {
   Balance b;
@@ -460,6 +460,7 @@ Balance read_balance(const Row& r, int first) {
   b.transferred_net = Points{r.get_int(first + 6)};
   b.next_due_at = opt_instant(r, first + 7);
   b.rolling_expires_at = opt_instant(r, first + 8);
+  b.held = Points{r.get_int(first + 9)};
   return b;
 }
 
@@ -635,19 +636,19 @@ Status StoreSession::apply_plan(LedgerPlan& plan) {
         sqlite_fail_or(dialect(), "UPDATE") +
             " balances SET available = ?, pending = ?, lifetime_earned = ?, lifetime_spent = ?, "
             "expired = ?, adjusted = ?, transferred_net = ?, next_due_at = ?, "
-            "rolling_expires_at = ? WHERE program_id = ? AND member_id = ?",
+            "rolling_expires_at = ?, held = ? WHERE program_id = ? AND member_id = ?",
         {b.available.value, b.pending.value, b.lifetime_earned.value, b.lifetime_spent.value,
          b.expired.value, b.adjusted.value, b.transferred_net.value, instant_value(b.next_due_at),
-         instant_value(b.rolling_expires_at), program, member.value}));
+         instant_value(b.rolling_expires_at), b.held.value, program, member.value}));
     if (connection_->changes() == 1) continue;
     LOYALTY_RETURN_IF_ERROR(connection_->query(
         sqlite_fail_or(dialect(), "INSERT") +
             " INTO balances (program_id, member_id, available, pending, lifetime_earned, "
-            "lifetime_spent, expired, adjusted, transferred_net, next_due_at, rolling_expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "lifetime_spent, expired, adjusted, transferred_net, next_due_at, rolling_expires_at, "
+            "held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {program, member.value, b.available.value, b.pending.value, b.lifetime_earned.value,
          b.lifetime_spent.value, b.expired.value, b.adjusted.value, b.transferred_net.value,
-         instant_value(b.next_due_at), instant_value(b.rolling_expires_at)}));
+         instant_value(b.next_due_at), instant_value(b.rolling_expires_at), b.held.value}));
   }
   return {};
 }

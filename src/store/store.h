@@ -19,10 +19,12 @@
 #include "common/ids.h"
 #include "common/result.h"
 #include "common/time.h"
+#include "domain/checkout_points.h"
 #include "domain/config_document.h"
 #include "domain/ledger.h"
 #include "domain/member.h"
 #include "domain/order.h"
+#include "domain/paid_membership.h"
 #include "domain/program.h"
 #include "domain/tiers.h"
 #include "store/sql.h"
@@ -145,6 +147,36 @@ struct TierHistoryEntry {
   std::string reason;  // a manual assignment's reason; "" otherwise
   std::string actor;   // "system" or who assigned
   Instant occurred_at;
+};
+
+// A reported paid-membership payment: one paid period (table
+// paid_membership_payments, migration 16, docs/tiers.md "Paid membership").
+struct PaidPaymentTag {
+  static constexpr std::string_view kPrefix = "pmp_";
+};
+using PaidPaymentId = Id<PaidPaymentTag>;
+struct PaidPayment {
+  PaidPaymentId id;
+  MemberId member_id;
+  std::string plan_id;
+  std::string external_payment_id;  // the merchant's: unique per program
+  Instant period_start;
+  Instant period_end;
+  int64_t amount_minor = 0;
+  std::string currency;
+  Instant recorded_at;
+};
+
+// A member an admin assigned an invite-only tier (table vip_members, migration
+// 13, docs/tiers.md "VIP").
+struct VipMember {
+  MemberId member_id;
+  std::string tier_id;
+  AccountManager manager;
+  std::string reason;
+  std::string actor;
+  Instant assigned_at;
+  std::optional<Instant> expires_at;  // read from member_tiers (unset: until removed)
 };
 
 // One version of a program's configuration document (domain/config_document.h).
@@ -324,6 +356,30 @@ class StoreSession {
   Result<std::vector<std::pair<MemberId, MetricBucket>>> tier_metric_buckets_between(
       ProgramId program, MemberId first, MemberId last, MonthIndex from, MonthIndex to);
   Result<std::vector<MemberId>> lapsed_manual_tiers(ProgramId program, Instant now, int limit);
+  // VIP members (src/store/vip_store.cpp, migration 13). save_vip_member
+  // inserts or replaces the member's row; list_vip_members: the members above
+  // `after` by id, at most `limit`, whose assignment still holds at `now` (their
+  // member_tiers row has the VIP's tier and has not lapsed), only those of
+  // `manager_key` (AccountManager::key) unless it is empty.
+  Status save_vip_member(ProgramId program, const VipMember& vip);
+  // Paid membership (src/store/paid_membership_store.cpp, migration 16).
+  // save_paid_membership inserts or replaces the member's row with when the
+  // job next owes it something; due_paid_memberships: up to `limit` members
+  // whose next_action_at is at or before `now`, by that time then member.
+  // find_paid_payment finds a payment by the merchant's id; list_paid_payments:
+  // the member's, newest first, at most `limit`.
+  Result<std::optional<PaidMembership>> find_paid_membership(ProgramId program, MemberId member);
+  Status save_paid_membership(ProgramId program, MemberId member, const PaidMembership& m,
+                              std::optional<Instant> next_action_at, Instant now);
+  Result<std::vector<MemberId>> due_paid_memberships(ProgramId program, Instant now, int limit);
+  Result<std::optional<PaidPayment>> find_paid_payment(ProgramId program,
+                                                       std::string_view external_payment_id);
+  Result<PaidPaymentId> insert_paid_payment(ProgramId program, const PaidPayment& payment);
+  Result<std::vector<PaidPayment>> list_paid_payments(ProgramId program, MemberId member,
+                                                      int limit);
+  Status delete_vip_member(ProgramId program, MemberId member);
+  Result<std::vector<VipMember>> list_vip_members(ProgramId program, std::string_view manager_key,
+                                                  MemberId after, Instant now, int limit);
   // Newest first, id < before (0 = from the newest), at most `limit` (1..1000).
   Result<std::vector<TierHistoryEntry>> list_tier_history(ProgramId program, MemberId member,
                                                           TierHistoryId before, int limit);
@@ -389,6 +445,58 @@ class StoreSession {
   Result<std::optional<StoredConfig>> find_config(ProgramId program, int version);
   Result<std::optional<StoredConfig>> latest_config(ProgramId program);
   Result<std::vector<StoredConfig>> list_configs(ProgramId program, int before, int limit);
+
+  // Checkout holds (store/holds_store.cpp, migration 15, docs/checkout.md).
+  // insert_hold writes the hold and its lots; update_hold its status,
+  // captured/refunded points, settle posting and settled_at, and its lots'
+  // captured/refunded points. holds_of_order: the program's holds of one shop
+  // order, oldest first. list_member_holds: newest first, id < before (0 =
+  // from the newest). expired_open_holds: open holds of any program with
+  // expires_at <= now, soonest first (the holds job).
+  Result<HoldId> insert_hold(const Hold& hold);
+  Result<std::optional<Hold>> find_hold(ProgramId program, HoldId id);
+  Status update_hold(const Hold& hold);
+  Result<std::vector<Hold>> holds_of_order(ProgramId program, std::string_view order_external_id);
+  Result<std::vector<Hold>> list_member_holds(ProgramId program, MemberId member, HoldId before,
+                                              int limit);
+  Result<std::vector<std::pair<ProgramId, HoldId>>> expired_open_holds(Instant now, int limit);
+
+  // Referrals (store/referrals_store.cpp, migration 17, docs/referrals.md).
+  // insert_referral_code: kConflict when the code is taken (the caller draws
+  // another). insert_referral: kConflict when the referee already has one (one
+  // referral per referee, whatever its state). add_referral_usage adds to a
+  // usage row (scope 0 = the program, else a referrer's member id) only if the
+  // points stay within cap_points (0 = no cap): false, and nothing written,
+  // when they would not; a single conditional UPDATE, so two nodes never pass
+  // the cap together.
+  Status insert_referral_code(ProgramId program, const ReferralCode& code);
+  Result<std::optional<ReferralCode>> find_referral_code(ProgramId program, std::string_view code);
+  Result<std::optional<ReferralCode>> member_referral_code(ProgramId program, MemberId member);
+  Status insert_referral_invitation(ProgramId program, const ReferralInvitation& invitation);
+  Result<std::vector<ReferralInvitation>> list_referral_invitations(ProgramId program,
+                                                                    MemberId member, int limit);
+  Result<ReferralId> insert_referral(const Referral& referral);
+  Status update_referral(const Referral& referral);
+  Result<std::optional<Referral>> find_referral(ProgramId program, ReferralId id);
+  Result<std::optional<Referral>> find_referral_of_referee(ProgramId program, MemberId referee);
+  // The member's referrals as referrer, newest first, at most `limit`.
+  Result<std::vector<Referral>> list_referrals_of_referrer(ProgramId program, MemberId referrer,
+                                                           int limit);
+  Result<int64_t> count_code_referrals_since(ProgramId program, std::string_view code,
+                                             Instant since);
+  Status save_referral_signals(ProgramId program, MemberId member,
+                               const ReferralMemberSignals& signals, Instant now);
+  Result<std::optional<ReferralMemberSignals>> find_referral_signals(ProgramId program,
+                                                                     MemberId member);
+  struct ReferralUsageRow {
+    int64_t rewards = 0;
+    int64_t points = 0;
+  };
+  Result<ReferralUsageRow> referral_usage(ProgramId program, int64_t scope_id,
+                                          std::string_view period);
+  Result<bool> add_referral_usage(ProgramId program, int64_t scope_id, std::string_view period,
+                                  int64_t rewards, int64_t points, int64_t cap_points);
+  Result<ReferralStats> referral_stats(ProgramId program);
 
   // Idempotency keys.
   Result<std::optional<IdempotencyRecord>> find_idempotency(ProgramId program,

@@ -9,7 +9,6 @@
 // sim/cdnow_support.h.
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -27,40 +26,6 @@
 
 namespace loyalty::sim {
 namespace {
-
-// Submits commands and waits for all of them; counts failures.
-class Batch {
- public:
-  explicit Batch(engine::Engine& engine) : engine_(engine) {}
-  void submit(engine::CommandBody body, std::function<void(const engine::Outcome&)> on_done) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++in_flight_;
-    }
-    engine_.submit(engine::Command{std::move(body), std::nullopt, nullptr},
-                   [this, on_done = std::move(on_done)](engine::Outcome out) {
-                     on_done(out);
-                     std::lock_guard<std::mutex> lock(mu_);
-                     if (!out.status.ok() && first_error_.empty()) {
-                       first_error_ = out.status.message();
-                     }
-                     if (--in_flight_ == 0) cv_.notify_all();
-                   });
-  }
-  // Waits; the first failure's message, or empty.
-  std::string wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return in_flight_ == 0; });
-    return first_error_;
-  }
-
- private:
-  engine::Engine& engine_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int in_flight_ = 0;
-  std::string first_error_;
-};
 
 TEST(CdnowReplay, EngineTotalsEqualAnIndependentComputation) {
   const std::vector<CdnowOrder> orders = read_cdnow(cdnow_path());

@@ -1,12 +1,16 @@
 // Shared helpers of the engine-level simulation tests: a temporary SQLite
-// file, engine start-up, and readable renderings of outcomes.
+// file, engine start-up, a batch of commands in flight at once, and readable
+// renderings of outcomes.
 #pragma once
 
 #include <unistd.h>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/json_writer.h"
@@ -46,6 +50,41 @@ class TempDb {
     }
   }
   std::string path_;
+};
+
+// Submits commands to the engine at once (so it batches them, as under real
+// traffic) and waits for all of them; keeps the first failure.
+class Batch {
+ public:
+  explicit Batch(engine::Engine& engine) : engine_(engine) {}
+  void submit(engine::CommandBody body, std::function<void(const engine::Outcome&)> on_done) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++in_flight_;
+    }
+    engine_.submit(engine::Command{std::move(body), std::nullopt, nullptr},
+                   [this, on_done = std::move(on_done)](engine::Outcome out) {
+                     on_done(out);
+                     std::lock_guard<std::mutex> lock(mu_);
+                     if (!out.status.ok() && first_error_.empty()) {
+                       first_error_ = out.status.message();
+                     }
+                     if (--in_flight_ == 0) cv_.notify_all();
+                   });
+  }
+  // Waits; the first failure's message, or empty.
+  std::string wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return in_flight_ == 0; });
+    return first_error_;
+  }
+
+ private:
+  engine::Engine& engine_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int in_flight_ = 0;
+  std::string first_error_;
 };
 
 inline std::string render_posting(const Posting& p) {

@@ -173,7 +173,7 @@ std::string describe(const Balance& b) {
          " expired=" + std::to_string(b.expired.value) +
          " adjusted=" + std::to_string(b.adjusted.value) +
          " transferred_net=" + std::to_string(b.transferred_net.value) +
-         " next_due_at=" + opt_instant(b.next_due_at);
+         " held=" + std::to_string(b.held.value) + " next_due_at=" + opt_instant(b.next_due_at);
 }
 
 std::string describe(const Lot& l) {

@@ -156,7 +156,7 @@ tiers:
 rewards: []
 campaigns: []
 challenges: []
-referrals: {referrer_points: 500, enabled: true, note: null}
+referrals: {enabled: true, referrer_reward: {points: 500}}
 )";
 
 constexpr const char* kFullJson = R"({
@@ -190,7 +190,7 @@ constexpr const char* kFullJson = R"({
                                      "early_access_hours": 24, "birthday_bonus_points": 500,
                                      "perks": ["lounge", "concierge"], "rewards": ["gold-mug"]}}]},
   "rewards": [], "campaigns": [], "challenges": [],
-  "referrals": {"note": null, "enabled": true, "referrer_points": 500}
+  "referrals": {"referrer_reward": {"points": 500}, "enabled": true}
 })";
 
 TEST(ConfigDocument, EveryFieldIsRead) {
@@ -239,7 +239,32 @@ TEST(ConfigDocument, EveryFieldIsRead) {
   EXPECT_EQ(gold.benefits.birthday_bonus_points, 500);
   EXPECT_EQ(gold.benefits.perks, (std::vector<std::string>{"lounge", "concierge"}));
   EXPECT_EQ(gold.benefits.reward_ids, (std::vector<std::string>{"gold-mug"}));
-  EXPECT_EQ(c.referrals_json, R"({"enabled":true,"note":null,"referrer_points":500})");
+  EXPECT_EQ(c.referrals_json, R"({"enabled":true,"referrer_reward":{"points":500}})");
+  EXPECT_TRUE(c.referrals.enabled);
+  EXPECT_EQ(c.referrals.referrer_reward.points, 500);
+}
+
+// docs/tiers.md, "VIP": an invite-only tier has no threshold (thresholds rise
+// along the others), carries benefits like any tier (tier-only rewards
+// included), and survives the canonical JSON.
+TEST(ConfigDocument, AnInviteOnlyTierHasNoThresholdAndCarriesRewards) {
+  ProgramConfig c = must_parse(
+      "tiers:\n"
+      "  levels:\n"
+      "    - {id: silver, name: Silver, threshold: '500.00'}\n"
+      "    - {id: vip, name: VIP, invite_only: true, benefits: {rewards: [vip-lounge]}}\n"
+      "    - {id: gold, name: Gold, threshold: '2000.00'}\n");
+  ASSERT_EQ(c.tiers.levels.size(), 3u);
+  const TierLevel& vip = c.tiers.levels[1];
+  EXPECT_TRUE(vip.invite_only);
+  EXPECT_EQ(vip.threshold, 0);
+  EXPECT_EQ(vip.benefits.reward_ids, (std::vector<std::string>{"vip-lounge"}));
+  EXPECT_FALSE(c.tiers.levels[2].invite_only);
+  const std::string canonical = config_to_json(c, usd_new_york());
+  EXPECT_NE(canonical.find(R"({"id":"vip","name":"VIP","invite_only":true,"benefits")"),
+            std::string::npos)
+      << canonical;
+  EXPECT_EQ(must_parse(canonical), c);
 }
 
 // docs/earning.md: a formula with an item_filter is evaluated per matching item
@@ -524,6 +549,32 @@ const ErrorCase kErrorCases[] = {
     {"TierGracePeriodsLimit",
      "tiers:\n  downgrade: {grace_periods: 6}\n",
      {{"tiers.downgrade.grace_periods", 2, 30, "expected an integer from 0 to 5, got 6"}}},
+    // VIP (invite-only tiers): no threshold, no downgrade_to, never a downgrade target.
+    {"InviteOnlyTierHasNoThreshold",
+     "tiers:\n  levels:\n    - {id: vip, name: VIP, invite_only: true, threshold: '9.00'}\n",
+     {{"tiers.levels[0].threshold", 3, 58,
+       "an invite-only tier has no threshold: only an admin's assignment reaches it"}}},
+    {"InviteOnlyTierHasNoDowngradeTo",
+     "tiers:\n  levels:\n    - {id: silver, name: Silver, threshold: 1}\n"
+     "    - {id: vip, name: VIP, invite_only: true, downgrade_to: silver}\n",
+     {{"tiers.levels[1].downgrade_to", 4, 61,
+       "an invite-only tier has no downgrade_to: only an admin's assignment leaves it"}}},
+    {"AnInviteOnlyTierIsNoDowngradeTarget",
+     "tiers:\n  levels:\n    - {id: vip, name: VIP, invite_only: true}\n"
+     "    - {id: gold, name: Gold, threshold: 2, downgrade_to: vip}\n",
+     {{"tiers.levels[1].downgrade_to", 4, 58,
+       "downgrade target 'vip' is invite-only: only an admin's assignment reaches it"}}},
+    {"ThresholdsRiseAcrossAnInviteOnlyTier",
+     "tiers:\n  levels:\n    - {id: silver, name: Silver, threshold: '500.00'}\n"
+     "    - {id: vip, name: VIP, invite_only: true}\n"
+     "    - {id: gold, name: Gold, threshold: '200.00'}\n",
+     {{"tiers.levels[2].threshold", 5, 41,
+       "threshold is lower than that of tier 'silver', the tier before it; thresholds must rise "
+       "strictly with the tiers (lowest tier first)"}}},
+    {"InviteOnlyIsABoolean",
+     "tiers:\n  levels:\n    - {id: vip, name: VIP, invite_only: sometimes, threshold: 1}\n",
+     {{"tiers.levels[0].invite_only", 3, 41,
+       "expected true or false, got the string 'sometimes'"}}},
     {"TierSpendThresholdInTheCurrency",
      "tiers:\n  levels: [{id: gold, name: Gold, threshold: '1.005'}]\n",
      {{"tiers.levels[0].threshold", 2, 46,
@@ -680,6 +731,12 @@ TEST(ConfigSchema, KnowsExactlyTheParsersKeys) {
       {"tiers.downgrade", props["tiers"]["properties"]["downgrade"]},
       {"tiers.levels[]", schema["$defs"]["tier_level"]},
       {"tiers.levels[].benefits", schema["$defs"]["tier_benefits"]},
+      {"checkout", props["checkout"]},
+      {"paid_membership", props["paid_membership"]},
+      {"paid_membership.plans[]", props["paid_membership"]["properties"]["plans"]["items"]},
+      {"paid_membership.plans[].grants",
+       props["paid_membership"]["properties"]["plans"]["items"]["properties"]["grants"]},
+      {"paid_membership.plans[].grants.benefits", schema["$defs"]["tier_benefits"]},
   };
   ASSERT_EQ(config_document_keys().size(), objects.size());
   for (const ConfigObjectKeys& parser : config_document_keys()) {

@@ -333,6 +333,48 @@ TEST(TierPeriodEnd, RenewalGuaranteesTheNextPeriodsWithGrace) {
   EXPECT_EQ(format_rfc3339(*d.next.guaranteed_until), "2028-01-01T00:00:00Z");
 }
 
+// grace_periods: 0 guarantees a tier decided at a period end until the end of
+// the period that starts there (its next evaluation), never a past date.
+struct NoGraceCase {
+  const char* name;
+  MemberTierState state;
+  int64_t value;
+  TierChange change;
+  const char* guaranteed_until;
+};
+class TierPeriodEndWithoutGrace : public ::testing::TestWithParam<NoGraceCase> {};
+
+TEST_P(TierPeriodEndWithoutGrace, GuaranteesTheNewPeriod) {
+  const NoGraceCase& c = GetParam();
+  const TierDecision d =
+      decide_at_period_end(spend_tiers({}, 0), c.state, c.value, zone("UTC"), kEndOf2026);
+  EXPECT_EQ(d.change, c.change);
+  ASSERT_TRUE(d.next.guaranteed_until.has_value());
+  EXPECT_EQ(format_rfc3339(*d.next.guaranteed_until), c.guaranteed_until);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, TierPeriodEndWithoutGrace,
+    ::testing::Values(NoGraceCase{"Renewed", holding("silver", kJan, kEndOf2026), 60'000,
+                                  TierChange::kRenewed, "2028-01-01T00:00:00Z"},
+                      NoGraceCase{"Downgraded", holding("gold", kJan, kEndOf2026), 60'000,
+                                  TierChange::kDowngraded, "2028-01-01T00:00:00Z"},
+                      NoGraceCase{"Upgraded", holding("bronze", kJan, kEndOf2026), 250'000,
+                                  TierChange::kUpgraded, "2028-01-01T00:00:00Z"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(TierPeriodEnd, GraceCountsPeriodsAfterTheOneThatClosed) {
+  for (const auto& [grace, until] :
+       {std::pair{0, "2028-01-01T00:00:00Z"}, std::pair{1, "2028-01-01T00:00:00Z"},
+        std::pair{2, "2029-01-01T00:00:00Z"}}) {
+    const TierDecision d =
+        decide_at_period_end(spend_tiers({}, grace), holding("silver", kJan, kEndOf2026), 60'000,
+                             zone("UTC"), kEndOf2026);
+    ASSERT_TRUE(d.next.guaranteed_until.has_value());
+    EXPECT_EQ(format_rfc3339(*d.next.guaranteed_until), until) << "grace " << grace;
+  }
+}
+
 TEST(TierPeriodEnd, AnExpiredManualTierGivesWayToTheMetric) {
   const TierConfig c = spend_tiers();
   auto manual = assign_tier(c, MemberTierState{}, "gold", "vip trial", at("2026-12-01T00:00:00Z"),
@@ -367,6 +409,139 @@ TEST(TierAssignment, RefusesAnUnknownTierAndAPastExpiry) {
   EXPECT_EQ(ok->next.manual_expires_at, kEndOf2026);
   EXPECT_EQ(ok->next.actor, "key_1");
 }
+
+// ---- VIP: an invite-only tier only an admin moves a member into or out of ----
+
+// Bronze 100.00, Silver 500.00, VIP (invite-only), Gold 2000.00.
+TierConfig tiers_with_vip(bool on_refund = false) {
+  TierConfig c = spend_tiers({}, 0, on_refund);
+  TierLevel vip{"vip", "VIP", 0, "", {}, true};
+  vip.benefits.reward_ids = {"vip-lounge"};
+  c.levels.insert(c.levels.begin() + 2, vip);
+  return c;
+}
+
+MemberTierState vip_until(std::optional<Instant> expires_at) {
+  auto d = assign_tier(tiers_with_vip(), MemberTierState{}, "vip", "top customer", expires_at,
+                       "key_1", kJan);
+  EXPECT_TRUE(d.ok());
+  return d.ok() ? d->next : MemberTierState{};
+}
+
+TEST(TierVip, NoMetricQualifiesForAnInviteOnlyTier) {
+  const TierConfig c = tiers_with_vip();
+  EXPECT_EQ(qualifying_level(c, 199'999), 1);  // silver: the VIP level between is skipped
+  EXPECT_EQ(qualifying_level(c, INT64_MAX), 3);
+  EXPECT_TRUE(is_invite_only(c, 2));
+  EXPECT_FALSE(is_invite_only(c, 3));
+  EXPECT_FALSE(is_invite_only(c, -1));
+  const TierDecision d = decide_on_event(c, holding("silver", kJan, kEndOf2026), 199'999,
+                                         zone("UTC"), at("2026-03-05T10:00:00Z"));
+  EXPECT_EQ(d.change, TierChange::kNone);
+}
+
+struct VipCase {
+  const char* name;
+  int64_t value;  // the metric at the event or the period end
+};
+
+class TierVipKept : public ::testing::TestWithParam<VipCase> {};
+
+// Whatever the metric, neither the incremental path (even with on_refund) nor
+// the period end moves a VIP; the period end only notes it evaluated them.
+TEST_P(TierVipKept, ByEventsAndPeriodEnds) {
+  const TierConfig c = tiers_with_vip(true);
+  const MemberTierState vip = vip_until(std::nullopt);
+  const TierDecision event =
+      decide_on_event(c, vip, GetParam().value, zone("UTC"), at("2026-03-05T10:00:00Z"));
+  EXPECT_EQ(event.change, TierChange::kNone);
+  EXPECT_EQ(event.next, vip);
+  const TierDecision end = decide_at_period_end(c, vip, GetParam().value, zone("UTC"), kEndOf2026);
+  EXPECT_EQ(end.change, TierChange::kNone);
+  EXPECT_EQ(end.next.tier_id, "vip");
+  EXPECT_EQ(end.next.source, TierSource::kManual);
+  EXPECT_EQ(end.next.evaluated_through, kEndOf2026);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, TierVipKept,
+                         ::testing::Values(VipCase{"NoSpend", 0}, VipCase{"SilverSpend", 60'000},
+                                           VipCase{"GoldSpend", 500'000}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(TierVip, ALapsedAssignmentGivesWayToTheMetricAtThePeriodEnd) {
+  const TierConfig c = tiers_with_vip();
+  const MemberTierState vip = vip_until(at("2026-06-01T00:00:00Z"));
+  const TierDecision d = decide_at_period_end(c, vip, 60'000, zone("UTC"), kEndOf2026);
+  EXPECT_EQ(d.change, TierChange::kDowngraded);
+  EXPECT_EQ(d.next.tier_id, "silver");
+}
+
+TEST(TierVip, EndingTheAssignmentLandsOnWhatTheMetricGives) {
+  const TierConfig c = tiers_with_vip();
+  const TierDecision d = end_tier_assignment(c, vip_until(std::nullopt), 60'000, "left the club",
+                                             "key_2", zone("UTC"), at("2026-03-05T10:00:00Z"));
+  EXPECT_EQ(d.change, TierChange::kAssigned);
+  EXPECT_EQ(d.next.tier_id, "silver");
+  EXPECT_EQ(d.next.source, TierSource::kEarned);
+  EXPECT_EQ(d.next.since, at("2026-03-05T10:00:00Z"));
+  EXPECT_EQ(d.next.guaranteed_until, kEndOf2026);
+  EXPECT_EQ(d.next.actor, "key_2");
+  EXPECT_EQ(d.reason, "left the club");
+  const TierDecision none = end_tier_assignment(c, vip_until(std::nullopt), 0, "r", "key_2",
+                                                zone("UTC"), at("2026-03-05T10:00:00Z"));
+  EXPECT_EQ(none.next.tier_id, "");
+  EXPECT_FALSE(none.next.guaranteed_until.has_value());
+}
+
+TEST(TierVip, ProgressSkipsInviteOnlyTiersAndAVipHasNone) {
+  const TierConfig c = tiers_with_vip();
+  const TierProgress silver = progress(c, holding("silver", kJan, {}), 60'000, zone("UTC"), kJan);
+  EXPECT_EQ(silver.next_level, 3);  // gold, not vip
+  EXPECT_EQ(silver.remaining, 140'000);
+  const TierProgress vip = progress(c, vip_until(std::nullopt), 60'000, zone("UTC"), kJan);
+  EXPECT_EQ(vip.next_level, -1);
+  EXPECT_EQ(progress_message(c, vip, "USD", 2, zone("UTC")), "");
+}
+
+struct ManagerCase {
+  const char* name;
+  AccountManager manager;
+  const char* error;  // "" = valid
+};
+
+class TierVipAccountManager : public ::testing::TestWithParam<ManagerCase> {};
+
+TEST_P(TierVipAccountManager, IsAnAdminOrANamedContact) {
+  const Status st = validate_account_manager(GetParam().manager);
+  EXPECT_EQ(st.message(), GetParam().error);
+  EXPECT_EQ(st.ok(), std::string(GetParam().error).empty());
+}
+
+const std::string kLongest(kMaxAccountManagerFieldLength, 'a');
+INSTANTIATE_TEST_SUITE_P(
+    Table, TierVipAccountManager,
+    ::testing::Values(
+        ManagerCase{"Admin", {"", "", "adm_7"}, ""},
+        ManagerCase{"Contact", {"Ada", "ada@example.com", ""}, ""},
+        ManagerCase{"LongestAdminId", {"", "", kLongest}, ""},
+        ManagerCase{"AdminIdTooLong",
+                    {"", "", kLongest + "a"},
+                    "account_manager.admin_id: at most 254 characters"},
+        ManagerCase{"Both",
+                    {"Ada", "ada@example.com", "adm_7"},
+                    "account_manager: either admin_id, or name and email, not both"},
+        ManagerCase{"Neither",
+                    {"", "", ""},
+                    "account_manager.name: 1 to 254 characters (or give admin_id)"},
+        ManagerCase{"NoDomain",
+                    {"Ada", "ada@", ""},
+                    "account_manager.email: expected an address like name@example.com, at most "
+                    "254 characters"},
+        ManagerCase{"NoAt",
+                    {"Ada", "ada.example.com", ""},
+                    "account_manager.email: expected an address like name@example.com, at most "
+                    "254 characters"}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 // ---- Progress ----
 
