@@ -11,17 +11,14 @@
 #include <thread>
 #include <vector>
 
-#include "cli/verify.h"
-#include "engine/engine.h"
 #include "jobs/scheduler.h"
-#include "store/store_test_support.h"
+#include "store/engine_scenario.h"
 
 namespace loyalty {
 namespace {
 
 using store::testing::Backend;
 using store::testing::must;
-using store::testing::TestDatabase;
 
 Instant at(const char* rfc3339) { return *parse_rfc3339(rfc3339); }
 
@@ -37,49 +34,14 @@ checkout:
   hold_minutes: 30
 )";
 
-class CheckoutHoldsTest : public ::testing::TestWithParam<Backend> {
+class CheckoutHoldsTest : public store::testing::EngineScenario {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres) LOYALTY_REQUIRE_POSTGRES_OR_SKIP();
-    db_ = must(TestDatabase::create(GetParam()));
-    engine_ = must(engine::Engine::start(db_->url(), clock_));
-    reader_ = must(db_->open_session());
-    engine::CreateProgram create;
-    create.program.name = "Checkout";
-    create.program.currency = "EUR";
-    create.program.timezone = "UTC";
-    program_ = ok<engine::ProgramCreated>(create).program.id;
-    engine::PutConfig put;
-    put.program_id = program_;
-    put.document = kCheckoutConfig;
-    put.actor = "test";
-    ASSERT_TRUE(run(put).status.ok());
+    clock_.set(at("2026-03-01T10:00:00Z"));
+    start("Checkout", "EUR", "UTC", kCheckoutConfig);
     member_ = enroll("m1");
   }
-  void TearDown() override {
-    if (engine_) engine_->stop();
-    if (reader_) {
-      auto report = must(cli::verify_store(*reader_));
-      EXPECT_TRUE(report.problems.empty()) << cli::format_report(report);
-    }
-  }
 
-  engine::Outcome run(engine::CommandBody body) {
-    return engine_->execute(engine::Command{std::move(body), std::nullopt, nullptr});
-  }
-  template <typename T>
-  T ok(engine::CommandBody body) {
-    engine::Outcome out = run(std::move(body));
-    if (!out.status.ok()) throw store::testing::StoreTestError(out.status.message());
-    return std::get<T>(out.value);
-  }
-  MemberId enroll(const std::string& external_id) {
-    engine::EnrollMember e;
-    e.member.program_id = program_;
-    e.member.external_id = external_id;
-    e.member.email = external_id + "@example.com";
-    return ok<Member>(e).id;
-  }
   Posting credit(int64_t points, std::optional<Instant> expires_at = std::nullopt) {
     engine::Credit c;
     c.program_id = program_;
@@ -151,11 +113,6 @@ class CheckoutHoldsTest : public ::testing::TestWithParam<Backend> {
     return std::string(error_code_name(out.status.code()));
   }
 
-  ManualClock clock_{at("2026-03-01T10:00:00Z")};
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<store::StoreSession> reader_;
-  ProgramId program_;
   MemberId member_;
 };
 
@@ -254,12 +211,12 @@ TEST_P(CheckoutHoldsTest, TheHoldsJobReleasesTimedOutHoldsOnceAndCaptureAfterTim
   clock_.advance(Duration::from_seconds(10 * 60));  // a's expiry: exactly now
   EXPECT_EQ(error_of(capture(a.id, 300)), "hold_not_open");
   jobs::JobSelection holds_only{false, false, false, false, false, true};
-  auto counts = must(jobs::run_jobs_once(*reader_, *engine_, clock_, holds_only));
+  auto counts = must(jobs::run_jobs_once(*reader_, engine(), clock_, holds_only));
   EXPECT_EQ(counts.holds_released, 1);
   EXPECT_EQ(stored(a.id).status, HoldStatus::kExpired);
   EXPECT_EQ(stored(b.id).status, HoldStatus::kOpen);
   // Restartable and idempotent: a second run finds nothing.
-  EXPECT_EQ(must(jobs::run_jobs_once(*reader_, *engine_, clock_, holds_only)).holds_released, 0);
+  EXPECT_EQ(must(jobs::run_jobs_once(*reader_, engine(), clock_, holds_only)).holds_released, 0);
   EXPECT_EQ(balance().available.value, 800);
   EXPECT_EQ(balance().held.value, 200);
   EXPECT_EQ(hold_events(), (std::vector<std::string>{"points.held 300", "points.held 200",

@@ -14,17 +14,14 @@
 #include <string>
 #include <vector>
 
-#include "cli/verify.h"
-#include "engine/engine.h"
 #include "jobs/scheduler.h"
-#include "store/store_test_support.h"
+#include "store/engine_scenario.h"
 
 namespace loyalty {
 namespace {
 
 using store::testing::Backend;
 using store::testing::must;
-using store::testing::TestDatabase;
 
 Instant at(const char* rfc3339) {
   auto t = parse_rfc3339(rfc3339);
@@ -58,46 +55,11 @@ paid_membership:
 const AccountManager kAda{"Ada Lovelace", "ada@example.com", ""};
 const AccountManager kAdmin7{"", "", "adm_7"};
 
-class VipAndPaidMembership : public ::testing::TestWithParam<Backend> {
+class VipAndPaidMembership : public store::testing::EngineScenario {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres) LOYALTY_REQUIRE_POSTGRES_OR_SKIP();
-    db_ = must(TestDatabase::create(GetParam()));
-    engine_ = must(engine::Engine::start(db_->url(), clock_));
-    reader_ = must(db_->open_session());
-    engine::CreateProgram create;
-    create.program.name = "Vip";
-    create.program.currency = "USD";
-    create.program.timezone = "UTC";
-    program_ = ok<engine::ProgramCreated>(create).program.id;
-    engine::PutConfig put;
-    put.program_id = program_;
-    put.document = kTiers;
-    put.actor = "test";
-    ok<store::StoredConfig>(put);
-  }
-  void TearDown() override {
-    if (engine_) engine_->stop();
-    if (reader_) {
-      auto report = must(cli::verify_store(*reader_));
-      EXPECT_TRUE(report.problems.empty()) << cli::format_report(report);
-    }
-  }
-
-  engine::Outcome run(engine::CommandBody body) {
-    return engine_->execute(engine::Command{std::move(body), std::nullopt, nullptr});
-  }
-  template <typename T>
-  T ok(engine::CommandBody body) {
-    engine::Outcome out = run(std::move(body));
-    if (!out.status.ok()) throw store::testing::StoreTestError(out.status.message());
-    return std::get<T>(out.value);
-  }
-  MemberId enroll(const std::string& external_id) {
-    engine::EnrollMember e;
-    e.member.program_id = program_;
-    e.member.external_id = external_id;
-    return ok<Member>(e).id;
+    clock_.set(at("2026-02-10T12:00:00Z"));
+    start("Vip", "USD", "UTC", kTiers);
   }
   void pay(MemberId member, int64_t minor) {
     engine::CreateOrder order;
@@ -157,13 +119,13 @@ class VipAndPaidMembership : public ::testing::TestWithParam<Backend> {
   }
   int run_tier_job() {
     jobs::JobSelection s = must(jobs::parse_job_selection("tiers"));
-    return static_cast<int>(must(jobs::run_jobs_once(*reader_, *engine_, clock_, s)).tier_states);
+    return static_cast<int>(must(jobs::run_jobs_once(*reader_, engine(), clock_, s)).tier_states);
   }
   // `loyaltyd jobs run --job paid_memberships`: the actions it took.
   int run_paid_job() {
     jobs::JobSelection s = must(jobs::parse_job_selection("paid_memberships"));
     return static_cast<int>(
-        must(jobs::run_jobs_once(*reader_, *engine_, clock_, s)).paid_membership_actions);
+        must(jobs::run_jobs_once(*reader_, engine(), clock_, s)).paid_membership_actions);
   }
   engine::RecordPaidPayment payment(MemberId member, const std::string& external_id,
                                     const std::string& plan = "plus", int64_t amount = 999) {
@@ -184,11 +146,6 @@ class VipAndPaidMembership : public ::testing::TestWithParam<Backend> {
     return must(engine::read_member_tier(*reader_, program_, member, clock_.now())).effective_tier;
   }
 
-  ManualClock clock_{at("2026-02-10T12:00:00Z")};
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<store::StoreSession> reader_;
-  ProgramId program_;
   int orders_ = 0;
 };
 

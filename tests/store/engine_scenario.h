@@ -1,0 +1,81 @@
+// The fixture of the store-level scenario tests: the real engine (one or two
+// "nodes") over a ManualClock on a fresh database of either backend, one
+// program with a configuration document, a reader session, and `verify` of
+// the whole store after each test.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "cli/verify.h"
+#include "engine/engine.h"
+#include "store/store_test_support.h"
+
+namespace loyalty::store::testing {
+
+class EngineScenario : public ::testing::TestWithParam<Backend> {
+ protected:
+  // Call from SetUp: skips on PostgreSQL when none is available, then starts
+  // `nodes` engines on one new database and creates the program (with
+  // `config` stored as its first configuration version when not empty).
+  void start(const std::string& name, const std::string& currency, const std::string& timezone,
+             const std::string& config, int nodes = 1) {
+    if (GetParam() == Backend::kPostgres) LOYALTY_REQUIRE_POSTGRES_OR_SKIP();
+    db_ = must(TestDatabase::create(GetParam()));
+    for (int i = 0; i < nodes; ++i) {
+      engines_[i] = must(engine::Engine::start(db_->url(), clock_));
+    }
+    reader_ = must(db_->open_session());
+    engine::CreateProgram create;
+    create.program.name = name;
+    create.program.currency = currency;
+    create.program.timezone = timezone;
+    program_ = ok<engine::ProgramCreated>(create).program.id;
+    if (config.empty()) return;
+    engine::PutConfig put;
+    put.program_id = program_;
+    put.document = config;
+    put.actor = "test";
+    ok<StoredConfig>(put);
+  }
+  void TearDown() override {
+    for (auto& e : engines_) {
+      if (e) e->stop();
+    }
+    if (reader_) {
+      auto report = must(cli::verify_store(*reader_));
+      EXPECT_TRUE(report.problems.empty()) << cli::format_report(report);
+    }
+  }
+
+  engine::Engine& engine(int node = 0) { return *engines_[node]; }
+  engine::Outcome run(engine::CommandBody body, int node = 0) {
+    return engines_[node]->execute(engine::Command{std::move(body), std::nullopt, nullptr});
+  }
+  // The command's value; a failure throws (the test fails with its message).
+  template <typename T>
+  T ok(engine::CommandBody body, int node = 0) {
+    engine::Outcome out = run(std::move(body), node);
+    if (!out.status.ok()) throw StoreTestError(out.status.message());
+    return std::get<T>(out.value);
+  }
+  MemberId enroll(const std::string& external_id) {
+    engine::EnrollMember e;
+    e.member.program_id = program_;
+    e.member.external_id = external_id;
+    e.member.email = external_id + "@example.com";
+    return ok<Member>(e).id;
+  }
+
+  ManualClock clock_{Instant::from_seconds(1'780'000'000)};  // 2026-05-28T20:26:40Z
+  std::unique_ptr<TestDatabase> db_;
+  std::array<std::unique_ptr<engine::Engine>, 2> engines_;
+  std::unique_ptr<StoreSession> reader_;
+  ProgramId program_;
+};
+
+}  // namespace loyalty::store::testing
