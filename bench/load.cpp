@@ -9,6 +9,13 @@
 //                                                    then credits floor(dollars) per order)
 //   load --mode orders --members-file FILE ...      (POST /v1/orders: a paid order with
 //                                                    3 line items for a random member)
+//   load --mode fund --members-file FILE --points P (one credit of P points per member)
+//   load --mode redeem --members-file FILE --reward ID [--codes-file OUT]
+//                                                   (POST .../redemptions of reward ID for a
+//                                                    random member; writes the coupon codes)
+//   load --mode validate --codes-file FILE [--subtotal-minor 5000]
+//                                                   (POST /v1/coupons/{code}:validate with a
+//                                                    cart, codes in turn: a read)
 //
 // --rate 0 is a closed loop (each connection sends its next request when the
 // previous one is answered: the maximum throughput). --rate R > 0 is an open
@@ -68,6 +75,9 @@ struct Options {
   int64_t count = 0;
   std::string prefix = "bench-";
   std::string cdnow_file;
+  std::string reward;
+  std::string codes_file;
+  int64_t subtotal_minor = 5000;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -118,6 +128,12 @@ Options parse_options(int argc, char** argv) {
       o.prefix = value();
     else if (a == "--cdnow")
       o.cdnow_file = value();
+    else if (a == "--reward")
+      o.reward = value();
+    else if (a == "--codes-file")
+      o.codes_file = value();
+    else if (a == "--subtotal-minor")
+      o.subtotal_minor = std::stoll(value());
     else
       usage("unknown option " + a);
   }
@@ -230,6 +246,69 @@ struct OrdersWorkload : Workload {
     }
     body.append("],\"shipping_minor\":495,\"tax_minor\":380}");
     return http_request(o, "POST", "/v1/orders", body);
+  }
+};
+
+// The string value of `"key":"` in a JSON body (no unescaping: ids and codes
+// have no escapes), or empty.
+std::string_view json_string_field(std::string_view body, std::string_view key) {
+  const std::string needle = "\"" + std::string(key) + "\":\"";
+  auto at = body.find(needle);
+  if (at == std::string_view::npos) return {};
+  at += needle.size();
+  auto end = body.find('"', at);
+  return end == std::string_view::npos ? std::string_view() : body.substr(at, end - at);
+}
+
+// One credit of --points for each member, in order (finite).
+struct FundWorkload : Workload {
+  const Options& o;
+  std::vector<std::string> members;
+  FundWorkload(const Options& options, std::vector<std::string> m)
+      : o(options), members(std::move(m)) {}
+  std::optional<std::string> request(uint64_t seq) override {
+    if (seq >= members.size()) return std::nullopt;
+    return http_request(o, "POST", "/v1/members/" + members[seq] + "/credits",
+                        "{\"points\":" + std::to_string(o.points) + ",\"reason\":\"bench funds\"}");
+  }
+};
+
+// POST /v1/members/{id}/redemptions of --reward for a random member; keeps
+// the coupon code of each (shown once, in this response).
+struct RedeemWorkload : Workload {
+  const Options& o;
+  std::vector<std::string> members;
+  std::string body;
+  std::mutex mu;
+  std::vector<std::string> codes;
+  RedeemWorkload(const Options& options, std::vector<std::string> m)
+      : o(options), members(std::move(m)) {
+    body = "{\"reward_id\":\"" + o.reward + "\"}";
+  }
+  std::optional<std::string> request(uint64_t seq) override {
+    return http_request(o, "POST", "/v1/members/" + pick_member(members, seq) + "/redemptions",
+                        body);
+  }
+  void on_success(uint64_t, std::string_view response) override {
+    std::string_view code = json_string_field(response, "code");
+    if (code.empty()) return;
+    std::lock_guard lock(mu);
+    codes.emplace_back(code);
+  }
+};
+
+// POST /v1/coupons/{code}:validate with a cart, cycling through the codes.
+struct ValidateWorkload : Workload {
+  const Options& o;
+  std::vector<std::string> codes;
+  std::string body;
+  ValidateWorkload(const Options& options, std::vector<std::string> c)
+      : o(options), codes(std::move(c)) {
+    body = "{\"cart\":{\"subtotal_minor\":" + std::to_string(o.subtotal_minor) +
+           ",\"shipping_minor\":495}}";
+  }
+  std::optional<std::string> request(uint64_t seq) override {
+    return http_request(o, "POST", "/v1/coupons/" + codes[seq % codes.size()] + ":validate", body);
   }
 };
 
@@ -533,16 +612,20 @@ void report(const Options& o, const std::string& mode, Stats s, double seconds) 
   std::fflush(stdout);
 }
 
-std::vector<std::string> read_members(const std::string& path) {
+// The non-empty lines of a file (member ids, coupon codes); exits when none.
+std::vector<std::string> read_lines(const std::string& path, const char* option, const char* what) {
   std::ifstream in(path);
-  if (!in) usage("cannot read --members-file " + path);
-  std::vector<std::string> ids;
+  if (!in) usage(std::string("cannot read ") + option + " " + path);
+  std::vector<std::string> lines;
   std::string line;
   while (std::getline(in, line)) {
-    if (!line.empty()) ids.push_back(line);
+    if (!line.empty()) lines.push_back(line);
   }
-  if (ids.empty()) usage("no member ids in " + path);
-  return ids;
+  if (lines.empty()) usage(std::string("no ") + what + " in " + path);
+  return lines;
+}
+std::vector<std::string> read_members(const std::string& path) {
+  return read_lines(path, "--members-file", "member ids");
 }
 
 // Enrolls the external ids; returns their member ids (aborts on failures).
@@ -620,8 +703,31 @@ int main(int argc, char** argv) {
     for (const auto& id : ids) out << id << "\n";
     return 0;
   }
+  if (o.mode == "fund") {
+    FundWorkload w(o, read_members(o.members_file));
+    Run run(o, w, /*finite=*/true);
+    Stats s = run.execute();
+    report(o, "fund", s, run.window_seconds());
+    return s.non2xx == 0 && s.errors == 0 ? 0 : 1;
+  }
+  if (o.mode == "redeem") {
+    if (o.reward.empty()) usage("--mode redeem needs --reward");
+    RedeemWorkload w(o, read_members(o.members_file));
+    Run run(o, w, /*finite=*/false);
+    Stats s = run.execute();
+    report(o, "redeem", s, run.window_seconds());
+    if (!o.codes_file.empty()) {
+      std::ofstream out(o.codes_file);
+      for (const auto& c : w.codes) out << c << "\n";
+    }
+    return s.errors == 0 ? 0 : 1;
+  }
   std::unique_ptr<Workload> w;
-  if (o.mode == "credits") {
+  if (o.mode == "validate") {
+    if (o.codes_file.empty()) usage("--mode validate needs --codes-file");
+    w = std::make_unique<ValidateWorkload>(
+        o, read_lines(o.codes_file, "--codes-file", "coupon codes"));
+  } else if (o.mode == "credits") {
     w = std::make_unique<CreditsWorkload>(o, read_members(o.members_file));
   } else if (o.mode == "balance") {
     w = std::make_unique<BalanceWorkload>(o, read_members(o.members_file));

@@ -13,19 +13,25 @@
 # bench/order_bench_program.yaml, as the wall-clock script does. Prints
 # FIGURE lines and, per side, the top inclusive functions.
 #
+# WARMUP_S > 0 first runs the same load that long with collection off, so the
+# members already hold the tiers their orders give and the figure is the
+# steady state (few upgrades) instead of first orders (an upgrade on most).
+#
 # Environment: BUILD_DIR (default build-sys), DURATION_S (20), MEMBERS (2000),
-# SKIP_BUILD=1, BENCH_TMPDIR (/tmp).
+# WARMUP_S (0), SKIP_BUILD=1, BENCH_TMPDIR (/tmp), CG_KEEP=DIR (copies the
+# callgrind files there, for callgrind_annotate).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-sys}
 DURATION_S=${DURATION_S:-20}
 MEMBERS=${MEMBERS:-2000}
+WARMUP_S=${WARMUP_S:-0}
 
 # shellcheck source=bench/bench_lib.sh
 source "$ROOT/bench/bench_lib.sh"
 bench_init tier-callgrind loyaltyd load
-echo "# duration=${DURATION_S}s members=$MEMBERS (under callgrind)"
+echo "# duration=${DURATION_S}s warmup=${WARMUP_S}s members=$MEMBERS (under callgrind)"
 
 cat "$ROOT/bench/order_bench_program.yaml" >"$WORK/off.yaml"
 cat "$ROOT/bench/order_bench_program.yaml" "$ROOT/bench/order_bench_tiers.yaml" >"$WORK/on.yaml"
@@ -46,6 +52,10 @@ for side in off on; do
     --data-binary "@$WORK/$side.yaml" "$URL/v1/programs/$PROGRAM_ID/config" >/dev/null
   "$LOAD" --mode enroll --url "$URL" --key "$KEY" --count "$MEMBERS" --prefix "$side-" \
     --members-file "$WORK/$side-members.txt" --connections 4 >/dev/null
+  if [ "$WARMUP_S" -gt 0 ]; then
+    "$LOAD" --mode orders --url "$URL" --key "$KEY" --members-file "$WORK/$side-members.txt" \
+      --connections 4 --duration-s "$WARMUP_S" >/dev/null
+  fi
   before=$(sqlite3 "$DB" "SELECT count(*) FROM orders")
   callgrind_control -i on "$SERVER_PID" >/dev/null
   "$LOAD" --mode orders --url "$URL" --key "$KEY" --members-file "$WORK/$side-members.txt" \
@@ -56,6 +66,7 @@ for side in off on; do
   wait "$SERVER_PID" || true
   SERVER_PID=""
   ir=$(callgrind_annotate "$WORK/$side.cg" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  if [ -n "${CG_KEEP:-}" ]; then mkdir -p "$CG_KEEP" && cp "$WORK/$side.cg" "$CG_KEEP/"; fi
   orders=$((after - before))
   figure 0 "orders_$side" "$orders"
   figure 0 "instructions_per_order_$side" "$((ir / orders))"
