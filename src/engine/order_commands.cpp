@@ -35,6 +35,7 @@ struct OrderEarning {
   std::vector<int64_t> item_points;
   int config_version = 0;
   std::vector<store::RuleUsage> usage_increments;
+  KnownTierState tier_state;  // the member_tiers row the earning read, if it did
 };
 
 store::RuleUsage usage_row(const UsageKey& key, MemberId member) {
@@ -74,7 +75,7 @@ Result<OrderEarning> evaluate_order_points(StoreSession& s, ProgramCache& progra
   }
   // member.tier, and the tier's earn multiplier (docs/tiers.md).
   LOYALTY_ASSIGN_OR_RETURN(std::string tier,
-                           tier_for_earning(s, programs, program, member.id, now));
+                           tier_for_earning(s, programs, program, member.id, now, &out.tier_state));
   MemberContext member_context;
   LOYALTY_RETURN_IF_ERROR(
       member_context.fill(program, member, balance ? &*balance : nullptr, tier));
@@ -184,6 +185,7 @@ Result<std::shared_ptr<const ProgramConfig>> order_config(StoreSession& s, Progr
 struct DecidedPoints {
   int64_t net = 0;
   std::vector<store::RuleUsage> usage_increments;
+  KnownTierState tier_state;  // for update_tier_for_order in the same command
 };
 // `known` is the order's member when the caller has just read it.
 Result<DecidedPoints> decide_order_points(StoreSession& s, ProgramCache& programs,
@@ -214,7 +216,8 @@ Result<DecidedPoints> decide_order_points(StoreSession& s, ProgramCache& program
     i.points_reversed = is_final(order.status) ? i.points : per_line[k];
   }
   order.points_reversed = refunded_points;
-  return DecidedPoints{earning.points - refunded_points, std::move(earning.usage_increments)};
+  return DecidedPoints{earning.points - refunded_points, std::move(earning.usage_increments),
+                       std::move(earning.tier_state)};
 }
 
 // Credits what decide_order_points left. A blocked member earns nothing (the
@@ -463,7 +466,9 @@ Result<OrderResult> create_order(StoreSession& s, ProgramCache& programs,
   }
   LOYALTY_RETURN_IF_ERROR(s.insert_order_events(program.id, order.id, events));
   LOYALTY_RETURN_IF_ERROR(update_member_stats(s, nullptr, order));
-  LOYALTY_RETURN_IF_ERROR(update_tier_for_order(s, programs, program, nullptr, order, now));
+  // Nothing since decide_order_points wrote member_tiers: its read stands.
+  LOYALTY_RETURN_IF_ERROR(update_tier_for_order(s, programs, program, nullptr, order, now,
+                                                decided ? &decided->tier_state : nullptr));
   // Points at checkout: a hold for this order with capture_on_paid is captured.
   if (paid) LOYALTY_RETURN_IF_ERROR(settle_order_holds(s, programs, order, now));
   OrderResult r;

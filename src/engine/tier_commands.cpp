@@ -201,13 +201,19 @@ MemberTierView view_of(const Program& program, const TierSetup& t, MemberId memb
 // the bucket of the month containing `counted_at`, then re-decides the
 // member's tier over the window containing `now` (decide_on_event).
 Status add_and_decide(StoreSession& s, ProgramCache& programs, const Program& program,
-                      MemberId member, Instant counted_at, const TierMetrics& delta, Instant now) {
+                      MemberId member, Instant counted_at, const TierMetrics& delta, Instant now,
+                      const KnownTierState* known = nullptr) {
   LOYALTY_ASSIGN_OR_RETURN(TierSetup t, cached_setup(s, programs, program));
   const TierConfig& tiers = t.config->tiers;
   LOYALTY_RETURN_IF_ERROR(
       s.add_tier_metrics(program.id, member, month_of(t.zone, counted_at), delta));
   LOYALTY_ASSIGN_OR_RETURN(MemberMetric metric, window_metric(s, t, program.id, member, now));
-  LOYALTY_ASSIGN_OR_RETURN(auto stored, s.find_member_tier(program.id, member));
+  std::optional<MemberTierState> stored;
+  if (known != nullptr && known->read) {
+    stored = known->stored;
+  } else {
+    LOYALTY_ASSIGN_OR_RETURN(stored, s.find_member_tier(program.id, member));
+  }
   const MemberTierState state = stored.value_or(initial_state(now));
   const TierDecision d = decide_on_event(tiers, state, metric.value, t.zone, now);
   if (!stored && d.change == TierChange::kNone) return {};  // still no tier: no row yet
@@ -263,7 +269,8 @@ TierMetrics order_tier_metrics(const Order& order, const EligibleSpendPolicy& po
 }
 
 Status update_tier_for_order(StoreSession& s, ProgramCache& programs, const Program& program,
-                             const Order* before, const Order& after, Instant now) {
+                             const Order* before, const Order& after, Instant now,
+                             const KnownTierState* known) {
   LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
   if (!config->tiers.enabled() || !after.member_id.valid()) return {};
   const EligibleSpendPolicy& policy = config->earning.eligible_spend;
@@ -274,7 +281,7 @@ Status update_tier_for_order(StoreSession& s, ProgramCache& programs, const Prog
   if (delta == TierMetrics{}) return {};
   LOYALTY_ASSERT(after.paid_at.has_value() || (before != nullptr && before->paid_at));
   const Instant paid_at = after.paid_at ? *after.paid_at : *before->paid_at;
-  return add_and_decide(s, programs, program, after.member_id, paid_at, delta, now);
+  return add_and_decide(s, programs, program, after.member_id, paid_at, delta, now, known);
 }
 
 Status update_tier_for_points(StoreSession& s, ProgramCache& programs, const Program& program,
@@ -307,8 +314,10 @@ namespace {
 
 // The tier held (member_tiers, a lapsed manual tier read as what the metric gives).
 Result<std::string> held_tier(StoreSession& s, ProgramCache& programs, const Program& program,
-                              const ProgramConfig& config, MemberId member, Instant now) {
+                              const ProgramConfig& config, MemberId member, Instant now,
+                              KnownTierState* read) {
   LOYALTY_ASSIGN_OR_RETURN(auto stored, s.find_member_tier(program.id, member));
+  if (read != nullptr) *read = KnownTierState{true, stored};
   if (!stored) return std::string();
   if (stored->source != TierSource::kManual || !stored->manual_expires_at ||
       *stored->manual_expires_at > now) {
@@ -332,10 +341,12 @@ Result<MemberTierView> with_granted_tier(StoreSession& s, ProgramId program, Mem
 }  // namespace
 
 Result<std::string> tier_for_earning(StoreSession& s, ProgramCache& programs,
-                                     const Program& program, MemberId member, Instant now) {
+                                     const Program& program, MemberId member, Instant now,
+                                     KnownTierState* read) {
   LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
   if (!config->tiers.enabled()) return std::string();
-  LOYALTY_ASSIGN_OR_RETURN(std::string held, held_tier(s, programs, program, *config, member, now));
+  LOYALTY_ASSIGN_OR_RETURN(std::string held,
+                           held_tier(s, programs, program, *config, member, now, read));
   LOYALTY_ASSIGN_OR_RETURN(std::string granted, granted_tier(s, *config, program.id, member, now));
   return higher_tier(config->tiers, held, granted);
 }

@@ -27,6 +27,13 @@ class ProgramCache;
 // cancelled or returned, its eligible spend (per the earning policy) in
 // proportion to what was paid and not refunded (rounded down), the points it
 // earned net of reversals and write-offs, and 1 order unless fully refunded.
+// The member's member_tiers row as one read of it found it (`read` false: not
+// read, e.g. the program has no tiers).
+struct KnownTierState {
+  bool read = false;
+  std::optional<MemberTierState> stored;
+};
+
 TierMetrics order_tier_metrics(const Order& order, const EligibleSpendPolicy& policy);
 
 // The incremental path, after an order changed from `before` (null for a new
@@ -36,8 +43,13 @@ TierMetrics order_tier_metrics(const Order& order, const EligibleSpendPolicy& po
 // downgrade only with downgrade.on_refund) and records a change in the history
 // and the outbox. Nothing is read or written when the program has no tiers or
 // the order's contribution did not change.
+//
+// `known`: the member's stored state as tier_for_earning read it earlier in
+// the same command (nothing written to member_tiers since), so it is not read
+// again; null reads it.
 Status update_tier_for_order(store::StoreSession& s, ProgramCache& programs, const Program& program,
-                             const Order* before, const Order& after, Instant now);
+                             const Order* before, const Order& after, Instant now,
+                             const KnownTierState* known = nullptr);
 
 // The same incremental path for points that are not an order's (custom
 // events, signup, birthdays, anniversaries, a tier's birthday bonus, manual
@@ -68,9 +80,11 @@ Status record_tier_decision(store::StoreSession& s, const TierConfig& config, Pr
                             int64_t metric_value, Instant now);
 
 // The tier id whose earn multiplier the member's earnings use now ("" = none):
-// the higher of the tier held and the one a paid plan grants.
+// the higher of the tier held and the one a paid plan grants. With `read`,
+// leaves there the member_tiers row it read (for update_tier_for_order).
 Result<std::string> tier_for_earning(store::StoreSession& s, ProgramCache& programs,
-                                     const Program& program, MemberId member, Instant now);
+                                     const Program& program, MemberId member, Instant now,
+                                     KnownTierState* read = nullptr);
 
 // PUT /v1/members/{id}/tier: an admin assigns a tier with a reason and an
 // optional expiry, or (tier_id "") ends an assignment: the member then holds
