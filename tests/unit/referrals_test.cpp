@@ -213,13 +213,17 @@ TEST(ReferralCode, SkipsBiasedBytesAndAsksForMoreWhenTheyRunOut) {
 
 TEST(ReferralCode, NormalisesWhatACustomerTypes) {
   struct Case {
-    const char* text;
+    std::string text;  // owned: a pointer into a temporary would dangle in the loop
     std::optional<std::string> want;
   };
-  for (const Case& c :
-       {Case{"fr-abcd 2345", "FR-ABCD2345"}, Case{"  XY23  ", "XY23"}, Case{"", std::nullopt},
-        Case{"FR_ABC", std::nullopt}, Case{"ÄBC", std::nullopt},
-        Case{std::string(kMaxReferralCodeTextLength + 1, 'A').c_str(), std::nullopt}}) {
+  const std::vector<Case> cases = {
+      {"fr-abcd 2345", "FR-ABCD2345"},
+      {"  XY23  ", "XY23"},
+      {"", std::nullopt},
+      {"FR_ABC", std::nullopt},
+      {"ÄBC", std::nullopt},
+      {std::string(kMaxReferralCodeTextLength + 1, 'A'), std::nullopt}};
+  for (const Case& c : cases) {
     EXPECT_EQ(normalize_referral_code(c.text), c.want) << c.text;
   }
   EXPECT_EQ(normalize_referral_code(std::string(kMaxReferralCodeTextLength, 'A')),
