@@ -7,21 +7,20 @@
 // them is tested in tests/api/tiers_test.cpp).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "cli/verify.h"
-#include "engine/engine.h"
 #include "jobs/scheduler.h"
-#include "store/store_test_support.h"
+#include "store/engine_scenario.h"
 
 namespace loyalty {
 namespace {
 
 using store::testing::Backend;
 using store::testing::must;
-using store::testing::TestDatabase;
 
 Instant at(const char* rfc3339) {
   auto t = parse_rfc3339(rfc3339);
@@ -51,48 +50,12 @@ jobs::JobSelection tiers_only() {
   return s;
 }
 
-class TierJob : public ::testing::TestWithParam<Backend> {
+class TierJob : public store::testing::EngineScenario {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres) LOYALTY_REQUIRE_POSTGRES_OR_SKIP();
-    db_ = must(TestDatabase::create(GetParam()));
-    engine_ = must(engine::Engine::start(db_->url(), clock_));
-    reader_ = must(db_->open_session());
-    program_ = create_program();
-  }
-  void TearDown() override {
-    if (engine_) engine_->stop();
-    if (reader_) {
-      auto report = must(cli::verify_store(*reader_));
-      EXPECT_TRUE(report.problems.empty()) << cli::format_report(report);
-    }
-  }
-
-  template <typename T>
-  T ok(engine::CommandBody body) {
-    engine::Outcome out = engine_->execute(engine::Command{std::move(body), std::nullopt, nullptr});
-    if (!out.status.ok()) throw store::testing::StoreTestError(out.status.message());
-    return std::get<T>(out.value);
-  }
-  ProgramId create_program() {
-    engine::CreateProgram create;
-    create.program.name = "Tiers";
-    create.program.currency = "USD";
-    create.program.timezone = "America/New_York";
-    ProgramId id = ok<engine::ProgramCreated>(create).program.id;
-    engine::PutConfig put;
-    put.program_id = id;
-    put.document = kTiers;
-    put.actor = "test";
-    ok<store::StoredConfig>(put);
-    return id;
-  }
-  MemberId enroll(const std::string& external_id) {
-    engine::EnrollMember e;
-    e.member.program_id = program_;
-    e.member.external_id = external_id;
-    e.member.email = external_id + "@example.com";
-    return ok<Member>(e).id;
+    clock_.set(at("2025-01-10T12:00:00Z"));
+    // Two engines: the two-node test runs the job from both; the others use one.
+    start("Tiers", "USD", "America/New_York", kTiers, /*nodes=*/2);
   }
   // Seeds what the order path would have stored: `spend_minor` in June 2025
   // and, when `tier` is not empty, an earned tier guaranteed until `until`.
@@ -128,7 +91,7 @@ class TierJob : public ::testing::TestWithParam<Backend> {
   jobs::JobRunCounts run_tier_job(int members_per_step = jobs::kTierMembersPerStep) {
     jobs::JobOptions options;
     options.tier_members_per_step = members_per_step;
-    return must(jobs::run_jobs_once(*reader_, *engine_, clock_, tiers_only(), options));
+    return must(jobs::run_jobs_once(*reader_, engine(), clock_, tiers_only(), options));
   }
   std::string job_key() {
     std::string key;
@@ -137,12 +100,6 @@ class TierJob : public ::testing::TestWithParam<Backend> {
         {program_.value}, [&](const store::Row& r) { key = std::string(r.get_text(0)); }));
     return key;
   }
-
-  ManualClock clock_{at("2025-01-10T12:00:00Z")};
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<store::StoreSession> reader_;
-  ProgramId program_;
 };
 
 TEST_P(TierJob, AtNewYorkNewYearEveryMemberIsRenewedKeptOrDowngradedOnce) {
@@ -223,8 +180,8 @@ TEST_P(TierJob, ARunKilledBetweenBatchesResumesAtItsCursorAndDecidesNoMemberTwic
   EXPECT_FALSE(first.complete);
   EXPECT_EQ(job_key(),
             std::to_string(new_year.micros_since_epoch) + "/" + std::to_string(members[9].value));
-  engine_->stop();
-  engine_ = must(engine::Engine::start(db_->url(), clock_));
+  engines_[0]->stop();
+  engines_[0] = must(engine::Engine::start(db_->url(), clock_));
   // Restarted with batches of 4: the other 15, and only those.
   EXPECT_EQ(run_tier_job(4).tier_states, 15);
   EXPECT_EQ(run_tier_job(4).tier_states, 0);
@@ -234,6 +191,45 @@ TEST_P(TierJob, ARunKilledBetweenBatchesResumesAtItsCursorAndDecidesNoMemberTwic
   }
   EXPECT_EQ(events("tier.downgraded"), 25u);
   EXPECT_EQ(job_key(), std::to_string(new_year.micros_since_epoch));
+}
+
+TEST_P(TierJob, TwoNodesRunningTheJobAtOnceDecideEveryMemberOnce) {
+  const Instant new_year = at(kNewYorkNewYear);
+  std::vector<MemberId> members;
+  for (int i = 0; i < 60; ++i) {
+    members.push_back(enroll("m" + std::to_string(i)));
+    seed(members.back(), 150'00, "gold", new_year);  // each is downgraded to Silver
+  }
+  clock_.set(at("2026-01-02T00:00:00Z"));
+  // Both nodes run the whole job at once, in steps of 5 members, each with
+  // its own reader (as two `loyaltyd serve` processes would).
+  std::array<std::unique_ptr<store::StoreSession>, 2> readers = {must(db_->open_session()),
+                                                                 must(db_->open_session())};
+  std::array<int64_t, 2> decided{-1, -1};
+  std::array<std::string, 2> errors;
+  jobs::JobOptions options;
+  options.tier_members_per_step = 5;
+  std::vector<std::thread> nodes;
+  for (int n = 0; n < 2; ++n) {
+    nodes.emplace_back([&, n] {
+      auto r = jobs::run_jobs_once(*readers[n], engine(n), clock_, tiers_only(), options);
+      if (r.ok()) {
+        decided[n] = r->tier_states;
+      } else {
+        errors[n] = r.status().message();
+      }
+    });
+  }
+  for (auto& t : nodes) t.join();
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
+  EXPECT_EQ(decided[0] + decided[1], 60) << decided[0] << " + " << decided[1];
+  for (MemberId m : members) {
+    EXPECT_EQ(tier_of(m)->tier_id, "silver") << format_id(m);
+    EXPECT_EQ(history(m).size(), 1u) << format_id(m);
+  }
+  EXPECT_EQ(events("tier.downgraded"), 60u);
+  EXPECT_EQ(run_tier_job().tier_states, 0);  // nothing left for either
 }
 
 TEST_P(TierJob, ALapsedManualTierIsStoredAsWhatTheMetricGives) {
