@@ -18,6 +18,7 @@
 
 #include "common/assert.h"
 #include "common/json_writer.h"
+#include "domain/config_reader.h"
 #include "domain/earning.h"
 #include "domain/rules/rules.h"
 #include "domain/tiers.h"
@@ -118,47 +119,6 @@ std::optional<std::string_view> closest(std::string_view word, const KeyList& ca
     }
   }
   return best;
-}
-
-// A user-supplied text inside a message: quoted, control characters escaped,
-// shortened, so that a message stays one line.
-std::string quoted(std::string_view text) {
-  constexpr size_t kMaxShown = 60;
-  std::string out = "'";
-  for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  if (text.size() > kMaxShown) out += "...";
-  return out + "'";
-}
-
-bool is_identifier_key(std::string_view key) {
-  if (key.empty()) return false;
-  return std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '$' || c == '-';
-  });
-}
-
-std::string child_path(const std::string& path, std::string_view key) {
-  if (!is_identifier_key(key)) {
-    // Keys that are not plain names are shown as ["..."], escaped like a JSON
-    // string, so a path never holds ": " or a line break.
-    std::string escaped;
-    append_json_string(escaped, key.substr(0, 60));
-    std::string spaced;
-    for (char c : escaped) spaced += c == ' ' ? std::string("\\u0020") : std::string(1, c);
-    return path + "[" + spaced + "]";
-  }
-  return path.empty() ? std::string(key) : path + "." + std::string(key);
 }
 
 std::string index_path(const std::string& path, size_t index) {

@@ -5,9 +5,55 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/json_writer.h"
 #include "domain/program_config.h"
 
 namespace loyalty {
+
+// A user-supplied text inside a message: quoted, control characters escaped,
+// shortened, so that a message stays one line.
+std::string quoted(std::string_view text) {
+  constexpr size_t kMaxShown = 60;
+  std::string out = "'";
+  for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (text.size() > kMaxShown) out += "...";
+  return out + "'";
+}
+
+namespace {
+
+bool is_identifier_key(std::string_view key) {
+  if (key.empty()) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '$' || c == '-';
+  });
+}
+
+}  // namespace
+
+std::string child_path(const std::string& path, std::string_view key) {
+  if (!is_identifier_key(key)) {
+    // Keys that are not plain names are shown as ["..."], escaped like a JSON
+    // string, so a path never holds ": " or a line break.
+    std::string escaped;
+    append_json_string(escaped, key.substr(0, 60));
+    std::string spaced;
+    for (char c : escaped) spaced += c == ' ' ? std::string("\\u0020") : std::string(1, c);
+    return path + "[" + spaced + "]";
+  }
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
 
 size_t ConfigReader::offset_of(const YAML::Node& n) {
   YAML::Mark m = n.Mark();
@@ -19,7 +65,7 @@ void ConfigReader::issue(const std::string& path, const YAML::Node& at, std::str
 }
 
 std::string ConfigReader::child(const std::string& path, std::string_view key) {
-  return path + "." + std::string(key);
+  return child_path(path, key);
 }
 
 bool ConfigReader::check_map(const YAML::Node& n, const std::string& path,
@@ -32,7 +78,7 @@ bool ConfigReader::check_map(const YAML::Node& n, const std::string& path,
   for (auto it = n.begin(); it != n.end(); ++it) {
     const std::string key = it->first.Scalar();
     if (std::find(known.begin(), known.end(), key) == known.end()) {
-      issue(child(path, key), it->first, "unknown key '" + key + "'");
+      issue(child(path, key), it->first, "unknown key " + quoted(key));
       ok = false;
     }
   }

@@ -23,6 +23,15 @@ struct ConfigIssue {
   std::string message;
 };
 
+// The path of `key` under `path` in error messages: `path.key`, or
+// `path["..."]` (escaped like a JSON string) when the key is not a plain name,
+// so a path never holds ": " or a line break and survives the trip through a
+// Status (config_errors_of).
+std::string child_path(const std::string& path, std::string_view key);
+// A user-supplied text inside a message: quoted, control characters escaped,
+// shortened to 60 bytes, so that a message stays one line.
+std::string quoted(std::string_view text);
+
 class ConfigReader {
  public:
   ConfigReader(int currency_exponent, std::vector<ConfigIssue>& issues)
@@ -53,6 +62,8 @@ class ConfigReader {
                                                       const std::string& path, size_t max_items,
                                                       size_t max_length);
 
+  // path.key, or path["key"] (escaped) when the key is not a plain name:
+  // the same paths as the rest of the document (child_path).
   static std::string child(const std::string& path, std::string_view key);
 
  private:

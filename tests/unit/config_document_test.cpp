@@ -697,6 +697,21 @@ TEST(ConfigErrorStatus, CarriesEveryErrorAndReadsBack) {
   EXPECT_TRUE(config_errors_of(Status(ErrorCode::kInvalidRequest, "x: y")).empty());
 }
 
+// Slots read by ConfigReader (rewards, referrals, checkout) name odd keys the
+// way the rest of the document does, so their errors read back from a Status
+// too (found by fuzz_config: a key holding ", *" and "]").
+TEST(ConfigErrorStatus, OddKeysInReaderSlotsReadBack) {
+  for (const char* doc :
+       {"referrals:\n  \"b: *x, *y]\": 1\n",
+        "rewards:\n  - {id: a, name: A, type: experience, cost: 1, \"p q]\": 1}\n"}) {
+    SCOPED_TRACE(doc);
+    ConfigParseResult r = parse_config_document(doc, usd_new_york());
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.errors[0].path.find("[\""), std::string::npos) << r.errors[0].path;
+    EXPECT_EQ(config_errors_of(invalid_config_status(r.errors)), r.errors);
+  }
+}
+
 TEST(ConfigErrorFormat, IsFileLineColumnPathMessage) {
   EXPECT_EQ(format_config_error({"earn_rules[3].condition", 12, 16, "bad"}, "shop.yaml"),
             "shop.yaml:12:16: earn_rules[3].condition: bad");
