@@ -20,7 +20,7 @@ namespace {
 using store::testing::Backend;
 using store::testing::must;
 
-Instant at(const char* rfc3339) { return *parse_rfc3339(rfc3339); }
+using store::testing::at;
 
 // 100 points pay 1.00 EUR; at least 200 points; at most half the order; 30 min.
 constexpr const char* kCheckoutConfig = R"(

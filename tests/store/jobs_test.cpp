@@ -22,11 +22,7 @@ using store::testing::Backend;
 using store::testing::must;
 using store::testing::TestDatabase;
 
-Instant at(const char* rfc3339) {
-  auto t = parse_rfc3339(rfc3339);
-  if (!t) throw store::testing::StoreTestError(std::string("bad instant ") + rfc3339);
-  return *t;
-}
+using store::testing::at;
 
 std::string text(std::optional<Instant> t) { return t ? format_rfc3339(*t) : "(none)"; }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/time.h"
 #include "domain/ledger.h"
 #include "store/sql.h"
 #include "store/store.h"
@@ -55,6 +56,13 @@ template <typename T>
 T must(Result<T> result) {
   if (!result.ok()) throw StoreTestError(describe(result.status()));
   return std::move(result).value();
+}
+// An RFC 3339 instant written in a test: `at("2026-01-01T05:00:00Z")`; a typo
+// throws (the test fails with the text) instead of dereferencing nothing.
+inline Instant at(const char* rfc3339) {
+  auto t = parse_rfc3339(rfc3339);
+  if (!t) throw StoreTestError(std::string("bad instant ") + rfc3339);
+  return *t;
 }
 
 // A fresh, empty database for one test: a temporary SQLite file, or, on

@@ -22,11 +22,7 @@ namespace {
 using store::testing::Backend;
 using store::testing::must;
 
-Instant at(const char* rfc3339) {
-  auto t = parse_rfc3339(rfc3339);
-  if (!t) throw store::testing::StoreTestError(std::string("bad instant ") + rfc3339);
-  return *t;
-}
+using store::testing::at;
 
 // Spend per calendar year in New York, a year of grace (a tier qualified for
 // in 2025 is guaranteed through 2026): Silver at 100.00, Gold at 300.00 (a

@@ -23,11 +23,7 @@ namespace {
 using store::testing::Backend;
 using store::testing::must;
 
-Instant at(const char* rfc3339) {
-  auto t = parse_rfc3339(rfc3339);
-  if (!t) throw store::testing::StoreTestError(std::string("bad instant ") + rfc3339);
-  return *t;
-}
+using store::testing::at;
 
 // Spend per calendar year in UTC: Silver at 100.00, Gold at 300.00, and VIP
 // (invite-only, above Gold) with a tier-only reward. Plans: Plus (9.99 a
