@@ -5,9 +5,11 @@
 //        --members-file FILE [--connections 64] [--duration-s 10] [--warmup-s 1]
 //        [--rate 0] [--idempotency] [--points 10] [--threads 1]
 //   load --mode enroll --count N --members-file OUT [--prefix bench-]   (writes member ids)
+//        [--referral-codes-file F]  (each member joins with one of F's codes and hashes)
 //   load --mode cdnow --cdnow FILE                  (enrolls one member per customer,
 //                                                    then credits floor(dollars) per order)
-//   load --mode orders --members-file FILE ...      (POST /v1/orders: a paid order with
+//   load --mode orders --members-file FILE [--first-orders] ...      (POST /v1/orders: a paid order
+//   with
 //                                                    3 line items for a random member)
 //   load --mode fund --members-file FILE --points P (one credit of P points per member)
 //   load --mode redeem --members-file FILE --reward ID [--codes-file OUT]
@@ -78,6 +80,8 @@ struct Options {
   std::string reward;
   std::string codes_file;
   int64_t subtotal_minor = 5000;
+  std::string referral_codes_file;  // enroll: each member joins with one of these codes
+  bool first_orders = false;        // orders: one order per member, in file order, then stop
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -134,6 +138,10 @@ Options parse_options(int argc, char** argv) {
       o.codes_file = value();
     else if (a == "--subtotal-minor")
       o.subtotal_minor = std::stoll(value());
+    else if (a == "--referral-codes-file")
+      o.referral_codes_file = value();
+    else if (a == "--first-orders")
+      o.first_orders = true;
     else
       usage("unknown option " + a);
   }
@@ -228,10 +236,12 @@ struct OrdersWorkload : Workload {
     placed_at = buf.data();
   }
   std::optional<std::string> request(uint64_t seq) override {
+    if (o.first_orders && seq >= members.size()) return std::nullopt;
     std::string body;
     body.reserve(640);
     body.append("{\"external_id\":\"o").append(run_tag).append("-").append(std::to_string(seq));
-    body.append("\",\"member_id\":\"").append(pick_member(members, seq));
+    body.append("\",\"member_id\":\"")
+        .append(o.first_orders ? members[seq] : pick_member(members, seq));
     body.append("\",\"currency\":\"USD\",\"channel\":\"web\",\"status\":\"paid\",");
     body.append("\"placed_at\":\"").append(placed_at).append("\",\"items\":[");
     for (uint64_t i = 0; i < 3; ++i) {
@@ -316,15 +326,26 @@ struct ValidateWorkload : Workload {
 struct EnrollWorkload : Workload {
   const Options& o;
   std::vector<std::string> external_ids;
-  std::vector<std::string> ids;  // by seq
+  std::vector<std::string> ids;    // by seq
+  std::vector<std::string> codes;  // referral codes to join with (none: plain enrollments)
   std::mutex mu;
-  EnrollWorkload(const Options& options, std::vector<std::string> ext)
-      : o(options), external_ids(std::move(ext)), ids(external_ids.size()) {}
+  EnrollWorkload(const Options& options, std::vector<std::string> ext,
+                 std::vector<std::string> referral_codes = {})
+      : o(options),
+        external_ids(std::move(ext)),
+        ids(external_ids.size()),
+        codes(std::move(referral_codes)) {}
   std::optional<std::string> request(uint64_t seq) override {
     if (seq >= external_ids.size()) return std::nullopt;
     const std::string& e = external_ids[seq];
-    return http_request(o, "POST", "/v1/members",
-                        "{\"external_id\":\"" + e + "\",\"email\":\"" + e + "@example.com\"}");
+    std::string body = "{\"external_id\":\"" + e + "\",\"email\":\"" + e + "@example.com\"";
+    if (!codes.empty()) {
+      // A referral with the shop's hashes, so every fraud control has work.
+      body += ",\"referral_code\":\"" + pick_member(codes, seq) +
+              "\",\"referral_signals\":{\"device_hash\":\"d-" + e + "\",\"ip_hash\":\"i-" + e +
+              "\",\"payment_fingerprint_hash\":\"p-" + e + "\"}";
+    }
+    return http_request(o, "POST", "/v1/members", body + "}");
   }
   void on_success(uint64_t seq, std::string_view body) override {
     auto at = body.find("\"id\":\"");
@@ -630,7 +651,11 @@ std::vector<std::string> read_members(const std::string& path) {
 
 // Enrolls the external ids; returns their member ids (aborts on failures).
 std::vector<std::string> enroll(const Options& o, std::vector<std::string> external_ids) {
-  EnrollWorkload w(o, std::move(external_ids));
+  std::vector<std::string> codes;
+  if (!o.referral_codes_file.empty()) {
+    codes = read_lines(o.referral_codes_file, "--referral-codes-file", "referral codes");
+  }
+  EnrollWorkload w(o, std::move(external_ids), std::move(codes));
   Run run(o, w, /*finite=*/true);
   Stats s = run.execute();
   report(o, "enroll", s, run.window_seconds());
@@ -738,7 +763,7 @@ int main(int argc, char** argv) {
   } else {
     usage("unknown --mode " + o.mode);
   }
-  Run run(o, *w, /*finite=*/false);
+  Run run(o, *w, /*finite=*/o.first_orders);
   Stats s = run.execute();
   report(o, o.mode, s, run.window_seconds());
   return s.errors == 0 ? 0 : 1;

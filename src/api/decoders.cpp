@@ -146,6 +146,29 @@ Status decode_member_fields(const JsonObject& o, engine::MemberPatch& patch) {
 
 }  // namespace
 
+Result<engine::ReferralAttach> decode_referral_attach(const JsonObject& o) {
+  constexpr size_t kMaxHashLength = 128;
+  engine::ReferralAttach a;
+  LOYALTY_ASSIGN_OR_RETURN(auto code,
+                           o.optional_string(kReferralCodeField, kMaxReferralCodeTextLength, 1));
+  a.code = code.value_or("");
+  LOYALTY_ASSIGN_OR_RETURN(
+      auto signals,
+      o.optional_object(kReferralSignalsField, {"shipping_address_hash", "payment_fingerprint_hash",
+                                                "device_hash", "ip_hash"}));
+  if (signals) {
+    std::string* targets[] = {&a.signals.shipping_hash, &a.signals.payment_hash,
+                              &a.signals.device_hash, &a.signals.ip_hash};
+    const std::string_view names[] = {"shipping_address_hash", "payment_fingerprint_hash",
+                                      "device_hash", "ip_hash"};
+    for (size_t i = 0; i < std::size(names); ++i) {
+      LOYALTY_ASSIGN_OR_RETURN(auto v, signals->optional_string(names[i], kMaxHashLength));
+      *targets[i] = v.value_or("");
+    }
+  }
+  return a;
+}
+
 Result<std::string> canonical_attributes_of(element value, std::string_view path) {
   simdjson::dom::object object;
   if (value.get(object)) {
@@ -285,11 +308,13 @@ Result<engine::CreateApiKey> decode_create_api_key(std::string_view body, Progra
 }
 
 Result<engine::EnrollMember> decode_enroll_member(std::string_view body, ProgramId program) {
-  std::initializer_list<std::string_view> allowed = {"external_id",      "email",    "first_name",
-                                                     "last_name",        "birthday", "attributes",
-                                                     "marketing_consent"};
+  std::initializer_list<std::string_view> allowed = {
+      "external_id",        "email",      "first_name",        "last_name",
+      "birthday",           "attributes", "marketing_consent", kReferralCodeField,
+      kReferralSignalsField};
   LOYALTY_ASSIGN_OR_RETURN(JsonObject o, http::parse_object(body, allowed));
   engine::EnrollMember command;
+  LOYALTY_ASSIGN_OR_RETURN(command.referral, decode_referral_attach(o));
   Member& m = command.member;
   m.program_id = program;
   LOYALTY_ASSIGN_OR_RETURN(m.external_id, o.required_string("external_id", kMaxExternalIdLength));

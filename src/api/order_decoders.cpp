@@ -113,11 +113,12 @@ Result<engine::CreateOrder> decode_create_order(std::string_view body, ProgramId
                                                 std::string_view request_fingerprint) {
   LOYALTY_ASSIGN_OR_RETURN(
       JsonObject o,
-      http::parse_object(
-          body, {"external_id", "member_id", "member_external_id", "customer", "currency",
-                 "channel", "placed_at", "status", "paid_at", "event_id", "items", "discount_minor",
-                 "shipping_minor", "tax_minor", "attributes"}));
+      http::parse_object(body, {"external_id", "member_id", "member_external_id", "customer",
+                                "currency", "channel", "placed_at", "status", "paid_at", "event_id",
+                                "items", "discount_minor", "shipping_minor", "tax_minor",
+                                "attributes", kReferralCodeField, kReferralSignalsField}));
   engine::CreateOrder command;
+  LOYALTY_ASSIGN_OR_RETURN(command.referral, decode_referral_attach(o));
   command.program_id = program;
   Order& order = command.order;
   order.request_fingerprint = std::string(request_fingerprint);

@@ -139,14 +139,6 @@ Result<Cart> decode_cart(const http::JsonObject& o) {
   return cart;
 }
 
-// "{id}:{action}" in one path segment (POST /v1/coupons/{code}:validate).
-std::optional<std::pair<std::string_view, std::string_view>> split_action(
-    std::string_view segment) {
-  size_t colon = segment.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  return std::make_pair(segment.substr(0, colon), segment.substr(colon + 1));
-}
-
 void write_offer(JsonWriter& w, const engine::RewardOffer& o) {
   const Reward& r = *o.reward;
   w.begin_object()

@@ -54,6 +54,17 @@ http::Router build_router() {
        post_paid_membership_payment},
       {"POST", "/v1/members/{id}/paid-membership:cancel", kKey, "members:write",
        post_paid_membership_cancel},
+      // Referrals (docs/referrals.md). Reviews are "{id}:approve" and
+      // "{id}:reject" in the last segment.
+      {"GET", "/v1/members/{id}/referrals", kKey, "members:read", get_member_referrals},
+      {"POST", "/v1/members/{id}/referral-code", kKey, "members:write",
+       ensure_member_referral_code},
+      {"POST", "/v1/members/{id}/referral-invitations", kKey, "members:write", invite_referral},
+      {"POST", "/v1/members/{id}/referral", kKey, "members:write", attach_member_referral},
+      {"GET", "/v1/referrals", kKey, "members:read", list_referrals},
+      {"GET", "/v1/referrals/{id}", kKey, "members:read", get_referral},
+      {"POST", "/v1/referrals/{id}", kKey, "members:write", referral_action},
+      {"GET", "/v1/reports/referrals", kKey, "program:read", referral_report},
       // Points at checkout (docs/checkout.md).
       {"POST", "/v1/members/{id}/checkout/quote", kKey, "ledger:read", quote_checkout},
       {"POST", "/v1/members/{id}/holds", kKey, "ledger:write", create_hold},

@@ -50,6 +50,15 @@ void list_vip_members(http::RequestContext& ctx, const http::Responder& respond)
 void post_paid_membership_payment(http::RequestContext& ctx, const http::Responder& respond);
 void post_paid_membership_cancel(http::RequestContext& ctx, const http::Responder& respond);
 void get_paid_membership(http::RequestContext& ctx, const http::Responder& respond);
+// Referrals (referrals.cpp).
+void get_member_referrals(http::RequestContext& ctx, const http::Responder& respond);
+void ensure_member_referral_code(http::RequestContext& ctx, const http::Responder& respond);
+void invite_referral(http::RequestContext& ctx, const http::Responder& respond);
+void attach_member_referral(http::RequestContext& ctx, const http::Responder& respond);
+void list_referrals(http::RequestContext& ctx, const http::Responder& respond);
+void get_referral(http::RequestContext& ctx, const http::Responder& respond);
+void referral_action(http::RequestContext& ctx, const http::Responder& respond);
+void referral_report(http::RequestContext& ctx, const http::Responder& respond);
 
 void list_outbox_events(http::RequestContext& ctx, const http::Responder& respond);
 

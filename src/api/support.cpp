@@ -142,4 +142,11 @@ Status not_found(std::string_view kind, std::string_view id) {
                                           std::string(id) + "' in this program");
 }
 
+std::optional<std::pair<std::string_view, std::string_view>> split_action(
+    std::string_view segment) {
+  size_t colon = segment.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  return std::make_pair(segment.substr(0, colon), segment.substr(colon + 1));
+}
+
 }  // namespace loyalty::api

@@ -121,6 +121,8 @@ std::optional<Id<Tag>> path_id(const http::RequestContext& ctx, size_t index) {
 // The program of the path (`/v1/programs/{id}/...`), which must be the key's
 // own: any other id is nullopt (-> 404), whether or not such a program exists.
 std::optional<ProgramId> own_program(const http::RequestContext& ctx);
+// "{id}:{action}" in one path segment (POST /v1/coupons/{code}:validate).
+std::optional<std::pair<std::string_view, std::string_view>> split_action(std::string_view segment);
 // The 404 answer for an id that does not exist in the key's program.
 Status not_found(std::string_view kind, std::string_view id);
 

@@ -74,6 +74,12 @@ const char* error_code_name(ErrorCode code) {
       return "coupon_not_applicable";
     case ErrorCode::kNotCancellable:
       return "not_cancellable";
+    case ErrorCode::kUnknownReferralCode:
+      return "unknown_referral_code";
+    case ErrorCode::kReferralNotAllowed:
+      return "referral_not_allowed";
+    case ErrorCode::kReferralNotReviewable:
+      return "referral_not_reviewable";
     case ErrorCode::kUnavailable:
       return "unavailable";
     case ErrorCode::kRetryable:

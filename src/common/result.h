@@ -51,6 +51,9 @@ enum class ErrorCode {
   kCouponNotUsable,         // a coupon consumed (by another order), cancelled or expired
   kCouponNotApplicable,     // a coupon whose terms the cart does not meet (minimum order, SKU)
   kNotCancellable,          // a redemption already cancelled, or its coupon already used
+  kUnknownReferralCode,     // no active referral code like this in the program
+  kReferralNotAllowed,      // own code, an existing customer, a program without referrals
+  kReferralNotReviewable,   // approve/reject of a referral that is not held (or pending)
   // Infrastructure.
   kUnavailable,  // draining, queue full, store busy: retry later
   kRetryable,    // serialization failure / deadlock: the batch is retried

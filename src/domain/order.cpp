@@ -528,6 +528,28 @@ Instant vesting_after_delivery(const EarningPolicy& policy, Instant delivered_at
   return delivered_at + Duration::from_days(policy.return_window_days);
 }
 
+std::optional<Instant> order_vesting_instant(const Order& order, const EarningPolicy& policy) {
+  if (!order.paid_at || order.status == OrderStatus::kCancelled ||
+      order.status == OrderStatus::kReturned) {
+    return std::nullopt;
+  }
+  if (policy.vest_from == VestFrom::kPaid) {
+    return *order.paid_at + Duration::from_days(policy.return_window_days);
+  }
+  if (!order.delivered_at) return std::nullopt;
+  return vesting_after_delivery(policy, *order.delivered_at);
+}
+
+int64_t order_net_merchandise_minor(const Order& order) {
+  if (!order.paid_at || order.status == OrderStatus::kCancelled ||
+      order.status == OrderStatus::kReturned) {
+    return 0;
+  }
+  const int64_t net =
+      order.total_minor - order.shipping_minor - order.tax_minor - order.refunded_minor;
+  return net > 0 ? net : 0;
+}
+
 CreditRequest earn_credit_request(const Order& order, Points points, const EarningPolicy& policy,
                                   Instant now) {
   LOYALTY_ASSERT(order.paid_at.has_value());

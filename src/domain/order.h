@@ -256,6 +256,14 @@ CreditRequest earn_credit_request(const Order& order, Points points, const Earni
 
 // The instant points vest after delivery at `delivered_at`.
 Instant vesting_after_delivery(const EarningPolicy& policy, Instant delivered_at);
+// When an order's return window ends under the policy (after payment or after
+// delivery), whether or not it earned points; nullopt while unknown (not paid,
+// or waiting for delivery) and for an order cancelled or returned.
+std::optional<Instant> order_vesting_instant(const Order& order, const EarningPolicy& policy);
+// Merchandise after discounts, net of refunds (total - shipping - tax -
+// refunded, never below 0), minor units; 0 for an unpaid, cancelled or
+// returned order. A referral's qualifying value (docs/referrals.md).
+int64_t order_net_merchandise_minor(const Order& order);
 
 ClawbackShortfall shortfall_of(RefundOverspendPolicy policy);
 

@@ -310,6 +310,8 @@ const char* to_string(RewardSkip s) {
       return "program_cap";
     case RewardSkip::kAlreadyPaid:
       return "already_paid";
+    case RewardSkip::kMemberBlocked:
+      return "member_blocked";
   }
   return "?";
 }
@@ -399,18 +401,22 @@ std::string normalize_email(std::string_view email, const std::vector<std::strin
 }
 
 Status check_referee(const ReferralConfig& config, const RefereeFacts& facts) {
-  if (!config.enabled) return Status(ErrorCode::kInvalidRequest, "the program has no referrals");
+  if (!config.enabled) {
+    return Status(ErrorCode::kReferralNotAllowed, "the program has no referrals");
+  }
   if (facts.same_member) {
-    return Status(ErrorCode::kInvalidRequest, "a member cannot use their own referral code");
+    return Status(ErrorCode::kReferralNotAllowed, "a member cannot use their own referral code");
   }
   if (facts.already_referred) {
     return Status(ErrorCode::kConflict, "the member was already referred (one code per referee)");
   }
   if (facts.existing_member && !config.allow_existing_customers) {
-    return Status(ErrorCode::kConflict, "existing customers cannot be referred in this program");
+    return Status(ErrorCode::kReferralNotAllowed,
+                  "existing members cannot be referred in this program (codes are taken at "
+                  "enrollment)");
   }
   if (facts.existing_member && facts.has_ordered) {
-    return Status(ErrorCode::kConflict,
+    return Status(ErrorCode::kReferralNotAllowed,
                   "the member has already ordered: only new customers can be referred");
   }
   return Status::ok_status();
@@ -537,7 +543,7 @@ ReferralPayout plan_welcome_payout(const ReferralConfig& config, const ReferralU
 std::optional<RewardSkip> parse_reward_skip(std::string_view s) {
   for (RewardSkip v :
        {RewardSkip::kNone, RewardSkip::kReferrerPeriodLimit, RewardSkip::kReferrerLifetimeLimit,
-        RewardSkip::kProgramCap, RewardSkip::kAlreadyPaid}) {
+        RewardSkip::kProgramCap, RewardSkip::kAlreadyPaid, RewardSkip::kMemberBlocked}) {
     if (s == to_string(v)) return v;
   }
   return std::nullopt;

@@ -21,6 +21,7 @@
 #include "common/result.h"
 #include "common/time.h"
 #include "domain/config_reader.h"
+#include "domain/ledger.h"
 
 namespace YAML {
 class Node;
@@ -139,9 +140,10 @@ struct ReferralConfig {
   ReferralReward referrer_reward;
   ReferralReward referee_reward;
   RefereeRewardTiming referee_timing = RefereeRewardTiming::kOnCompletion;
-  // Referring a member that already exists: false = refused; true = allowed
-  // only when they never ordered.
-  bool allow_existing_customers = false;
+  // A code given for a member already enrolled (on their first order, or
+  // attached later): true = allowed when they never ordered (a paid order);
+  // false = codes are taken at enrollment only.
+  bool allow_existing_customers = true;
   RefundAfterCompletion refund_after_completion = RefundAfterCompletion::kKeep;
   ReferralLimits limits;
   ReferralFraudConfig fraud;
@@ -237,6 +239,7 @@ enum class RewardSkip {
   kReferrerLifetimeLimit,  // "referrer_lifetime_limit"
   kProgramCap,             // "program_cap"
   kAlreadyPaid,            // "already_paid": the referee's immediate welcome reward
+  kMemberBlocked,          // "member_blocked": the member was blocked when it was due
 };
 const char* to_string(RewardSkip s);
 
@@ -293,6 +296,13 @@ struct Referral {
   RewardSkip referrer_skip = RewardSkip::kNone;
   RewardSkip referee_skip = RewardSkip::kNone;
   bool welcome_paid = false;
+  // When the qualifying order's return window ends (its points vest): the
+  // referral completes then. Unset until known (vest_from delivered: at delivery).
+  std::optional<Instant> due_at;
+  PostingId referrer_posting;  // the rewards' postings (a claw back reverses them)
+  PostingId referee_posting;
+  bool clawed_back = false;
+  int64_t version = 0;  // optimistic concurrency: update_referral checks and bumps it
   Instant created_at;
   Instant updated_at;
   std::string actor;

@@ -330,6 +330,8 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           return success(std::move(*key));
         } else if constexpr (std::is_same_v<T, EnrollMember>) {
           OUTCOME_ASSIGN_OR_RETURN(Member m, enroll_member(s, programs_, c.member, now));
+          OUTCOME_ASSIGN_OR_RETURN(Program p, programs_.get(s, m.program_id));
+          OUTCOME_RETURN_IF_ERROR(referrals_on_enrollment(s, programs_, p, m, c.referral, now));
           return success(std::move(m));
         } else if constexpr (std::is_same_v<T, UpdateMember>) {
           OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, c.program_id, c.member_id));
@@ -472,6 +474,18 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           return success(std::move(r));
         } else if constexpr (std::is_same_v<T, SetMemberTier>) {
           OUTCOME_ASSIGN_OR_RETURN(MemberTierView v, set_member_tier(s, programs_, c, now));
+          return success(std::move(v));
+        } else if constexpr (std::is_same_v<T, EnsureReferralCode>) {
+          OUTCOME_ASSIGN_OR_RETURN(ReferralCodeView v, ensure_referral_code(s, programs_, c, now));
+          return success(std::move(v));
+        } else if constexpr (std::is_same_v<T, InviteReferral>) {
+          OUTCOME_ASSIGN_OR_RETURN(InvitationResult v, invite_referral(s, programs_, c, now));
+          return success(std::move(v));
+        } else if constexpr (std::is_same_v<T, ReviewReferral>) {
+          OUTCOME_ASSIGN_OR_RETURN(Referral v, review_referral(s, programs_, c, now));
+          return success(std::move(v));
+        } else if constexpr (std::is_same_v<T, AttachReferral>) {
+          OUTCOME_ASSIGN_OR_RETURN(Referral v, attach_referral(s, programs_, c, now));
           return success(std::move(v));
         } else if constexpr (std::is_same_v<T, RecordPaidPayment>) {
           OUTCOME_ASSIGN_OR_RETURN(PaidMembershipView v, record_paid_payment(s, programs_, c, now));

@@ -43,6 +43,7 @@
 #include "engine/checkout_commands.h"
 #include "engine/earning_commands.h"
 #include "engine/paid_membership_commands.h"
+#include "engine/referral_commands.h"
 #include "engine/reward_commands.h"
 #include "engine/tier_commands.h"
 #include "store/store.h"
@@ -94,6 +95,8 @@ struct RevokeApiKey {
 
 struct EnrollMember {
   Member member;  // program_id set; id, status and timestamps are assigned
+  // A referral code and the shop's hashes (docs/referrals.md); may be empty.
+  ReferralAttach referral;
 };
 
 struct MemberPatch {
@@ -152,7 +155,14 @@ struct CatchUp {
 };
 // One step of a per-program scheduled job (src/jobs, docs/jobs.md): at most
 // max_items items, in one transaction, under the job's state row lock.
-enum class ProgramJob { kBirthdays, kAnniversaries, kExpiryWarnings, kTiers, kPaidMemberships };
+enum class ProgramJob {
+  kBirthdays,
+  kAnniversaries,
+  kExpiryWarnings,
+  kTiers,
+  kPaidMemberships,
+  kReferrals
+};
 const char* to_string(ProgramJob job);
 struct RunProgramJob {
   ProgramId program_id;
@@ -193,6 +203,9 @@ struct CreateOrder {
   OrderStatus status = OrderStatus::kPlaced;  // placed or paid
   std::optional<Instant> paid_at;
   std::string event_id;  // the platform's event id of the creation, optional
+  // A referral code for the order's member and the shop's hashes
+  // (docs/referrals.md); may be empty.
+  ReferralAttach referral;
 };
 struct UpdateOrderStatus {
   ProgramId program_id;
@@ -246,7 +259,8 @@ using CommandBody =
                  RunProgramJob, PutConfig, CreateOrder, UpdateOrderStatus, RefundOrder,
                  ClaimGuestOrders, RecordEvent, ImportOrders, SetMemberTier, HoldPoints,
                  CaptureHold, ReleaseHold, ReleaseExpiredHolds, Redeem, CancelRedemption,
-                 ConsumeCoupon, RecordPaidPayment, CancelPaidMembership>;
+                 ConsumeCoupon, RecordPaidPayment, CancelPaidMembership, EnsureReferralCode,
+                 InviteReferral, ReviewReferral, AttachReferral>;
 
 // ---- Outcomes ----
 
@@ -296,7 +310,8 @@ using OutcomeValue =
     std::variant<std::monostate, Program, ProgramCreated, store::ApiKey, ApiKeyCreated, Member,
                  Posting, CatchUpResult, JobStepResult, store::StoredConfig, OrderResult,
                  ClaimResult, EventRecorded, ImportResult, MemberTierView, HoldResult,
-                 ReleaseExpiredResult, RedemptionResult, CouponUse, PaidMembershipView>;
+                 ReleaseExpiredResult, RedemptionResult, CouponUse, PaidMembershipView,
+                 ReferralCodeView, InvitationResult, Referral>;
 
 struct Outcome {
   static Outcome failed(Status status) {

@@ -1,4 +1,5 @@
 #include "engine/job_commands.h"
+#include "engine/referral_commands.h"
 
 #include <algorithm>
 #include <string>
@@ -25,6 +26,8 @@ std::string_view job_name(ProgramJob job) {
       return kTiersJob;
     case ProgramJob::kPaidMemberships:
       return kPaidMembershipsJob;
+    case ProgramJob::kReferrals:
+      return kReferralsJob;
   }
   return "?";
 }
@@ -203,6 +206,7 @@ Result<JobStepResult> run_program_job(StoreSession& s, ProgramCache& programs,
   if (job.job == ProgramJob::kPaidMemberships) {
     return run_paid_membership_job(s, programs, job, now);
   }
+  if (job.job == ProgramJob::kReferrals) return run_referral_job(s, programs, job, now);
   LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, job.program_id));
   LOYALTY_ASSIGN_OR_RETURN(auto config_ptr, programs.get_config(s, program.id));
   const ProgramConfig& config = *config_ptr;

@@ -1,4 +1,5 @@
 #include "engine/order_commands.h"
+#include "engine/referral_commands.h"
 
 #include <fmt/format.h>
 
@@ -417,6 +418,16 @@ Result<OrderResult> create_order(StoreSession& s, ProgramCache& programs,
     LOYALTY_ASSIGN_OR_RETURN(member,
                              s.find_member_by_external_id(program.id, c.customer_external_id));
   }
+  if (!command.referral.code.empty() && !member) {
+    return Status(ErrorCode::kReferralNotAllowed,
+                  "referral_code: a referral needs the order's member (member_id or "
+                  "member_external_id); enroll the customer with the code instead");
+  }
+  if (member && !command.referral.empty()) {
+    // Before the order is written: the member "never ordered" means before it.
+    LOYALTY_RETURN_IF_ERROR(
+        referrals_before_order(s, programs, program, *member, command.referral, now));
+  }
   order.customer_external_id = c.customer_external_id;
   order.customer_email = c.customer_email;
   if (member) {
@@ -471,6 +482,8 @@ Result<OrderResult> create_order(StoreSession& s, ProgramCache& programs,
                                                 decided ? &decided->tier_state : nullptr));
   // Points at checkout: a hold for this order with capture_on_paid is captured.
   if (paid) LOYALTY_RETURN_IF_ERROR(settle_order_holds(s, programs, order, now));
+  // A referee's first qualifying order (docs/referrals.md).
+  if (paid) LOYALTY_RETURN_IF_ERROR(referrals_after_order(s, programs, program, order, now));
   OrderResult r;
   r.timeline = std::move(events);
   if (order.earn_lot.valid()) {
@@ -520,6 +533,7 @@ Result<OrderResult> update_order_status(StoreSession& s, ProgramCache& programs,
   if (next.status == OrderStatus::kCancelled && order.status != OrderStatus::kCancelled) {
     LOYALTY_RETURN_IF_ERROR(release_order_coupons(s, program.id, next.external_id, now));
   }
+  LOYALTY_RETURN_IF_ERROR(referrals_after_order(s, programs, program, next, now));
   return result_of(s, std::move(next), false);
 }
 
@@ -541,6 +555,7 @@ Result<OrderResult> refund_order(StoreSession& s, ProgramCache& programs,
   LOYALTY_RETURN_IF_ERROR(save_order(s, next, plan.changed_lines, events));
   // Captured points of the order come back in proportion to the refund.
   LOYALTY_RETURN_IF_ERROR(settle_order_holds(s, programs, next, now));
+  LOYALTY_RETURN_IF_ERROR(referrals_after_order(s, programs, program, next, now));
   return result_of(s, std::move(next), false);
 }
 

@@ -12,7 +12,7 @@ namespace loyalty::http {
 namespace {
 
 // Indexed by ErrorCode; the order must follow the enum (checked in problem_type).
-constexpr std::array<ProblemType, 36> kCodeProblems = {{
+constexpr std::array<ProblemType, 39> kCodeProblems = {{
     {200, "ok", "OK", "Not an error."},
     {400, "invalid-request", "Invalid request",
      "The request is malformed: invalid JSON, a field of the wrong type, an unknown field, a "
@@ -97,6 +97,18 @@ constexpr std::array<ProblemType, 36> kCodeProblems = {{
      "or without shipping to waive."},
     {409, "not-cancellable", "Redemption not cancellable",
      "The redemption was already cancelled, or its coupon was already used."},
+    {422, "unknown-referral-code", "Unknown referral code",
+     "No active referral code like this exists in the program (codes are compared in upper "
+     "case without spaces). Nothing was written; send the request again without the code, or "
+     "with the right one (docs/referrals.md)."},
+    {422, "referral-not-allowed", "Referral not allowed",
+     "The referral cannot be made: the code is the member's own, the member is an existing "
+     "customer the program's policy does not let be referred (already ordered, or "
+     "`allow_existing_customers: false`), or the program has no referrals. Nothing was "
+     "written."},
+    {409, "referral-not-reviewable", "Referral not reviewable",
+     "Only a held referral can be approved, and only a held or pending one rejected; this one "
+     "is in another state."},
     {503, "unavailable", "Service unavailable",
      "The server is draining, its queue is full or the store is unreachable. Retry after the "
      "Retry-After delay with the same Idempotency-Key."},

@@ -20,11 +20,12 @@ enum MetricJob {
   kTiers,
   kHolds,
   kPaidMemberships,
+  kReferrals,
   kMetricJobs
 };
 constexpr std::array<const char*, kMetricJobs> kMetricJobNames = {
-    "catch_up", "expiry_warnings", "birthdays",       "anniversaries",
-    "tiers",    "holds",           "paid_memberships"};
+    "catch_up", "expiry_warnings", "birthdays",        "anniversaries",
+    "tiers",    "holds",           "paid_memberships", "referrals"};
 struct JobCounters {
   std::atomic<uint64_t> ok_runs{0};
   std::atomic<uint64_t> failed_runs{0};
@@ -98,7 +99,7 @@ Status run_program_job(engine::Engine& engine, ProgramId program, engine::Progra
 }  // namespace
 
 Result<JobSelection> parse_job_selection(std::string_view name) {
-  JobSelection none{false, false, false, false, false, false, false};
+  JobSelection none{false, false, false, false, false, false, false, false};
   if (name == "all") return JobSelection{};
   if (name == "vesting") {
     none.due = true;
@@ -129,9 +130,13 @@ Result<JobSelection> parse_job_selection(std::string_view name) {
     none.paid_memberships = true;
     return none;
   }
+  if (name == "referrals") {
+    none.referrals = true;
+    return none;
+  }
   return Status(ErrorCode::kInvalidRequest,
                 "--job must be vesting, expiry, birthdays, anniversaries, tiers, holds, "
-                "paid_memberships or all, got '" +
+                "paid_memberships, referrals or all, got '" +
                     std::string(name) + "'");
 }
 
@@ -146,6 +151,7 @@ std::string to_json(const JobRunCounts& c) {
       .field("tier_states", c.tier_states)
       .field("holds_released", c.holds_released)
       .field("paid_membership_actions", c.paid_membership_actions)
+      .field("referrals_completed", c.referrals_completed)
       .field("skipped_programs", c.skipped_programs)
       .field("complete", c.complete)
       .end_object();
@@ -170,7 +176,7 @@ Result<JobRunCounts> run_jobs_once(store::StoreSession& reader, engine::Engine& 
     LOYALTY_RETURN_IF_ERROR(st);
   }
   if (!selection.expiry_warnings && !selection.birthdays && !selection.anniversaries &&
-      !selection.tiers && !selection.paid_memberships) {
+      !selection.tiers && !selection.paid_memberships && !selection.referrals) {
     return counts;
   }
   LOYALTY_ASSIGN_OR_RETURN(auto programs, reader.list_program_ids());
@@ -188,6 +194,8 @@ Result<JobRunCounts> run_jobs_once(store::StoreSession& reader, engine::Engine& 
       {selection.tiers, engine::ProgramJob::kTiers, kTiers, &counts.tier_states},
       {selection.paid_memberships, engine::ProgramJob::kPaidMemberships, kPaidMemberships,
        &counts.paid_membership_actions},
+      {selection.referrals, engine::ProgramJob::kReferrals, kReferrals,
+       &counts.referrals_completed},
   };
   for (const PerProgram& j : jobs) {
     if (!j.selected) continue;
@@ -205,7 +213,7 @@ Result<JobRunCounts> run_jobs_once(store::StoreSession& reader, engine::Engine& 
 }
 
 Result<int> run_due_once(store::StoreSession& reader, engine::Engine& engine, const Clock& clock) {
-  JobSelection due_only{true, false, false, false, false, false, false};
+  JobSelection due_only{true, false, false, false, false, false, false, false};
   LOYALTY_ASSIGN_OR_RETURN(JobRunCounts counts, run_jobs_once(reader, engine, clock, due_only));
   return static_cast<int>(counts.postings);
 }
@@ -280,7 +288,8 @@ void Scheduler::loop() {
       spdlog::warn("msg=\"scheduled jobs failed\" error=\"{}\"", result.status().message());
       reader.reset();  // reconnect next tick
     } else if (result->postings + result->warnings + result->birthdays + result->anniversaries +
-                   result->tier_states + result->holds_released + result->paid_membership_actions >
+                   result->tier_states + result->holds_released + result->paid_membership_actions +
+                   result->referrals_completed >
                0) {
       spdlog::info("msg=\"scheduled jobs ran\" counts={}", to_json(*result));
     }

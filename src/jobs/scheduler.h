@@ -17,6 +17,8 @@
 //                    manual tiers stored (docs/tiers.md).
 //   holds            checkout holds past their expires_at are released (status
 //                    expired), kItemsPerStep per step (docs/checkout.md).
+//   referrals        per program: pending referrals whose qualifying order's
+//                    return window ended complete and pay (docs/referrals.md).
 //
 // Every step is one engine command (one transaction) of at most kItemsPerStep
 // items; a crash loses at most the uncommitted step, and the next run resumes:
@@ -64,9 +66,10 @@ struct JobSelection {
   bool tiers = true;
   bool holds = true;
   bool paid_memberships = true;  // renewal reminders and lapses (docs/tiers.md)
+  bool referrals = true;         // due referrals complete (docs/referrals.md)
 };
 // "vesting", "expiry", "birthdays", "anniversaries", "tiers", "holds",
-// "paid_memberships" or "all".
+// "paid_memberships", "referrals" or "all".
 Result<JobSelection> parse_job_selection(std::string_view name);
 
 struct JobOptions {
@@ -87,8 +90,9 @@ struct JobRunCounts {
   int64_t tier_states = 0;     // member tier states written (period ends, lapsed manual tiers)
   int64_t holds_released = 0;  // checkout holds that timed out
   int64_t paid_membership_actions = 0;  // renewal reminders sent and lapses stored
-  int64_t skipped_programs = 0;         // held by another node
-  bool complete = true;                 // false when kMaxStepsPerRun stopped a job
+  int64_t referrals_completed = 0;
+  int64_t skipped_programs = 0;  // held by another node
+  bool complete = true;          // false when kMaxStepsPerRun stopped a job
 };
 std::string to_json(const JobRunCounts& counts);
 

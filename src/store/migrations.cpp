@@ -584,6 +584,18 @@ CREATE TABLE referral_usage (
   PRIMARY KEY (program_id, scope_id, period)
 ){WITHOUT_ROWID};
 )SQL"},
+      // Referrals in the engine (docs/referrals.md): when a referral is due,
+      // the rewards' postings, an optimistic version, look-ups by state and by
+      // an invitation's email.
+      {18, "referral_engine", R"SQL(
+ALTER TABLE referrals ADD COLUMN due_at {INT};
+ALTER TABLE referrals ADD COLUMN referrer_posting_id {INT} NOT NULL DEFAULT 0;
+ALTER TABLE referrals ADD COLUMN referee_posting_id {INT} NOT NULL DEFAULT 0;
+ALTER TABLE referrals ADD COLUMN clawed_back {INT} NOT NULL DEFAULT 0;
+ALTER TABLE referrals ADD COLUMN version {INT} NOT NULL DEFAULT 0;
+CREATE INDEX referrals_status ON referrals (program_id, status, due_at);
+CREATE INDEX referral_invitations_by_email ON referral_invitations (program_id, email, id);
+)SQL"},
   };
   return kMigrations;
 }

@@ -10,7 +10,8 @@ namespace {
 constexpr const char* kReferralColumns =
     "id, program_id, referrer_id, referee_id, code, status, findings, decision_reason, "
     "order_external_id, order_value_minor, referrer_points, referee_points, referrer_skip, "
-    "referee_skip, welcome_paid, created_at, updated_at, actor";
+    "referee_skip, welcome_paid, created_at, updated_at, actor, due_at, referrer_posting_id, "
+    "referee_posting_id, clawed_back, version";
 
 Result<Referral> read_referral(const Row& r) {
   Referral x;
@@ -39,6 +40,11 @@ Result<Referral> read_referral(const Row& r) {
   x.created_at = Instant{r.get_int(15)};
   x.updated_at = Instant{r.get_int(16)};
   x.actor = std::string(r.get_text(17));
+  if (!r.is_null(18)) x.due_at = Instant{r.get_int(18)};
+  x.referrer_posting = PostingId{r.get_int(19)};
+  x.referee_posting = PostingId{r.get_int(20)};
+  x.clawed_back = r.get_int(21) != 0;
+  x.version = r.get_int(22);
   return x;
 }
 
@@ -73,17 +79,26 @@ Result<std::optional<ReferralCode>> query_code(SqlConnection& db, const char* wh
 }
 
 SqlValue opt_text(const std::string& s) { return s.empty() ? SqlValue() : SqlValue(s); }
+SqlValue opt_instant(const std::optional<Instant>& at) {
+  return at ? SqlValue(at->micros_since_epoch) : SqlValue();
+}
 
 }  // namespace
 
 Status StoreSession::insert_referral_code(ProgramId program, const ReferralCode& code) {
   LOYALTY_ASSERT(!code.code.empty());
-  return connection_->query(
+  // DO NOTHING rather than a unique violation, which would abort the whole
+  // transaction on PostgreSQL: the caller draws another code.
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
       "INSERT INTO referral_codes (program_id, member_id, code, active, created_at) VALUES (?, ?, "
-      "?, ?, ?)",
+      "?, ?, ?) ON CONFLICT DO NOTHING",
       {program.value, code.member.value, code.code, static_cast<int64_t>(code.active),
        code.created_at.micros_since_epoch},
-      nullptr);
+      nullptr));
+  if (connection_->changes() != 1) {
+    return Status(ErrorCode::kConflict, "the member has a code, or the code is taken");
+  }
+  return {};
 }
 
 Result<std::optional<ReferralCode>> StoreSession::find_referral_code(ProgramId program,
@@ -97,11 +112,13 @@ Result<std::optional<ReferralCode>> StoreSession::member_referral_code(ProgramId
                     {program.value, member.value});
 }
 
-Status StoreSession::insert_referral_invitation(ProgramId program, const ReferralInvitation& inv) {
-  return connection_->query(
+Result<bool> StoreSession::insert_referral_invitation(ProgramId program,
+                                                      const ReferralInvitation& inv) {
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
       "INSERT INTO referral_invitations (program_id, member_id, email, created_at) VALUES (?, ?, "
-      "?, ?)",
-      {program.value, inv.member.value, inv.email, inv.created_at.micros_since_epoch}, nullptr);
+      "?, ?) ON CONFLICT DO NOTHING",
+      {program.value, inv.member.value, inv.email, inv.created_at.micros_since_epoch}, nullptr));
+  return connection_->changes() == 1;
 }
 
 Result<std::vector<ReferralInvitation>> StoreSession::list_referral_invitations(ProgramId program,
@@ -128,12 +145,29 @@ Result<ReferralId> StoreSession::insert_referral(const Referral& x) {
           "INSERT INTO referrals (program_id, referrer_id, referee_id, code, status, findings, "
           "decision_reason, order_external_id, order_value_minor, referrer_points, "
           "referee_points, referrer_skip, referee_skip, welcome_paid, created_at, updated_at, "
-          "actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {x.program.value, x.referrer.value, x.referee.value, x.code, to_string(x.status),
-           findings, x.decision_reason, opt_text(x.order_external_id), x.order_value_minor,
-           x.referrer_points, x.referee_points, to_string(x.referrer_skip),
-           to_string(x.referee_skip), static_cast<int64_t>(x.welcome_paid),
-           x.created_at.micros_since_epoch, x.updated_at.micros_since_epoch, x.actor}));
+          "actor, due_at, referrer_posting_id, referee_posting_id, clawed_back, version) VALUES "
+          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+          {x.program.value,
+           x.referrer.value,
+           x.referee.value,
+           x.code,
+           to_string(x.status),
+           findings,
+           x.decision_reason,
+           opt_text(x.order_external_id),
+           x.order_value_minor,
+           x.referrer_points,
+           x.referee_points,
+           to_string(x.referrer_skip),
+           to_string(x.referee_skip),
+           static_cast<int64_t>(x.welcome_paid),
+           x.created_at.micros_since_epoch,
+           x.updated_at.micros_since_epoch,
+           x.actor,
+           opt_instant(x.due_at),
+           x.referrer_posting.value,
+           x.referee_posting.value,
+           static_cast<int64_t>(x.clawed_back)}));
   return ReferralId{id};
 }
 
@@ -143,14 +177,20 @@ Status StoreSession::update_referral(const Referral& x) {
   LOYALTY_RETURN_IF_ERROR(connection_->query(
       "UPDATE referrals SET status = ?, findings = ?, decision_reason = ?, order_external_id = ?, "
       "order_value_minor = ?, referrer_points = ?, referee_points = ?, referrer_skip = ?, "
-      "referee_skip = ?, welcome_paid = ?, updated_at = ?, actor = ? WHERE program_id = ? AND "
-      "id = ?",
+      "referee_skip = ?, welcome_paid = ?, updated_at = ?, actor = ?, due_at = ?, "
+      "referrer_posting_id = ?, referee_posting_id = ?, clawed_back = ?, version = version + 1 "
+      "WHERE program_id = ? AND id = ? AND version = ?",
       {to_string(x.status), findings, x.decision_reason, opt_text(x.order_external_id),
        x.order_value_minor, x.referrer_points, x.referee_points, to_string(x.referrer_skip),
        to_string(x.referee_skip), static_cast<int64_t>(x.welcome_paid),
-       x.updated_at.micros_since_epoch, x.actor, x.program.value, x.id.value},
+       x.updated_at.micros_since_epoch, x.actor, opt_instant(x.due_at), x.referrer_posting.value,
+       x.referee_posting.value, static_cast<int64_t>(x.clawed_back), x.program.value, x.id.value,
+       x.version},
       nullptr));
-  if (connection_->changes() != 1) return Status(ErrorCode::kNotFound, "referral not found");
+  if (connection_->changes() != 1) {
+    return Status(ErrorCode::kConflict,
+                  "referral " + format_id(x.id) + " changed meanwhile (or does not exist)");
+  }
   return {};
 }
 
@@ -176,6 +216,39 @@ Result<std::vector<Referral>> StoreSession::list_referrals_of_referrer(ProgramId
   return query_referrals(*connection_,
                          "program_id = ? AND referrer_id = ? ORDER BY id DESC LIMIT ?",
                          {program.value, referrer.value, int64_t{limit}});
+}
+
+Result<std::vector<Referral>> StoreSession::list_referrals(ProgramId program,
+                                                           std::optional<ReferralStatus> status,
+                                                           ReferralId after, int limit) {
+  if (status) {
+    return query_referrals(*connection_,
+                           "program_id = ? AND status = ? AND id > ? ORDER BY id LIMIT ?",
+                           {program.value, to_string(*status), after.value, int64_t{limit}});
+  }
+  return query_referrals(*connection_, "program_id = ? AND id > ? ORDER BY id LIMIT ?",
+                         {program.value, after.value, int64_t{limit}});
+}
+
+Result<std::vector<Referral>> StoreSession::due_referrals(ProgramId program, Instant now,
+                                                          int limit) {
+  return query_referrals(*connection_,
+                         "program_id = ? AND status = 'pending' AND due_at <= ? ORDER BY due_at, "
+                         "id LIMIT ?",
+                         {program.value, now.micros_since_epoch, int64_t{limit}});
+}
+
+Result<std::optional<ReferralInvitation>> StoreSession::first_referral_invitation_of(
+    ProgramId program, std::string_view email) {
+  std::optional<ReferralInvitation> out;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      "SELECT id, member_id, email, created_at FROM referral_invitations WHERE program_id = ? AND "
+      "email = ? ORDER BY id LIMIT 1",
+      {program.value, email}, [&](const Row& r) {
+        out = ReferralInvitation{r.get_int(0), MemberId{r.get_int(1)}, std::string(r.get_text(2)),
+                                 Instant{r.get_int(3)}};
+      }));
+  return out;
 }
 
 Result<int64_t> StoreSession::count_code_referrals_since(ProgramId program, std::string_view code,

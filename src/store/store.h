@@ -468,11 +468,14 @@ class StoreSession {
   // usage row (scope 0 = the program, else a referrer's member id) only if the
   // points stay within cap_points (0 = no cap): false, and nothing written,
   // when they would not; a single conditional UPDATE, so two nodes never pass
-  // the cap together.
+  // the cap together. update_referral writes only over the version it read
+  // (and bumps it): kConflict when another writer changed the referral
+  // meanwhile. insert_referral_invitation: false when the member invited that
+  // email already (nothing written).
   Status insert_referral_code(ProgramId program, const ReferralCode& code);
   Result<std::optional<ReferralCode>> find_referral_code(ProgramId program, std::string_view code);
   Result<std::optional<ReferralCode>> member_referral_code(ProgramId program, MemberId member);
-  Status insert_referral_invitation(ProgramId program, const ReferralInvitation& invitation);
+  Result<bool> insert_referral_invitation(ProgramId program, const ReferralInvitation& invitation);
   Result<std::vector<ReferralInvitation>> list_referral_invitations(ProgramId program,
                                                                     MemberId member, int limit);
   Result<ReferralId> insert_referral(const Referral& referral);
@@ -482,6 +485,15 @@ class StoreSession {
   // The member's referrals as referrer, newest first, at most `limit`.
   Result<std::vector<Referral>> list_referrals_of_referrer(ProgramId program, MemberId referrer,
                                                            int limit);
+  // Referrals by id (after the cursor), optionally in one state, at most `limit`.
+  Result<std::vector<Referral>> list_referrals(ProgramId program,
+                                               std::optional<ReferralStatus> status,
+                                               ReferralId after, int limit);
+  // Pending referrals whose due_at is at or before `now`, earliest first.
+  Result<std::vector<Referral>> due_referrals(ProgramId program, Instant now, int limit);
+  // The earliest invitation of this (normalised) email in the program.
+  Result<std::optional<ReferralInvitation>> first_referral_invitation_of(ProgramId program,
+                                                                         std::string_view email);
   Result<int64_t> count_code_referrals_since(ProgramId program, std::string_view code,
                                              Instant since);
   Status save_referral_signals(ProgramId program, MemberId member,

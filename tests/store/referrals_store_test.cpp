@@ -81,7 +81,18 @@ TEST_P(ReferralsConformance, ReferralRoundTripsAndOneRefereeHasOneReferral) {
   r.welcome_paid = true;
   r.decision_reason = "approved: known customer";
   r.updated_at = kT0 + Duration::from_days(31);
+  r.due_at = kT0 + Duration::from_days(30);
+  r.referrer_posting = PostingId{41};
+  r.referee_posting = PostingId{42};
+  r.clawed_back = true;
   must(store_->update_referral(r));
+  ++r.version;  // the store bumps it
+  EXPECT_EQ(must(store_->find_referral(program_, r.id)), r);
+  // A writer holding the version before that update changes nothing.
+  Referral stale = r;
+  stale.version = 0;
+  stale.status = ReferralStatus::kCancelled;
+  EXPECT_EQ(store_->update_referral(stale).code(), ErrorCode::kConflict);
   EXPECT_EQ(must(store_->find_referral(program_, r.id)), r);
   must(store_->commit());
 
@@ -110,6 +121,34 @@ TEST_P(ReferralsConformance, ListsAReferrersReferralsNewestFirstAndCountsACodesR
   must(store_->commit());
 }
 
+TEST_P(ReferralsConformance, ListsByStateAndFindsDueReferrals) {
+  must(store_->begin_write());
+  Referral due = referral(ann_, bob_);
+  due.due_at = kT0 + Duration::from_days(30);
+  due.id = must(store_->insert_referral(due));
+  Referral later = referral(ann_, cy_);
+  later.due_at = kT0 + Duration::from_days(40);
+  later.id = must(store_->insert_referral(later));
+  auto at = [&](int days) {
+    return must(store_->due_referrals(program_, kT0 + Duration::from_days(days), 10));
+  };
+  EXPECT_TRUE(at(29).empty());
+  ASSERT_EQ(at(30).size(), 1u);
+  EXPECT_EQ(at(30)[0].id, due.id);
+  EXPECT_EQ(at(40).size(), 2u);
+  EXPECT_TRUE(
+      must(store_->due_referrals(other_program_, kT0 + Duration::from_days(40), 10)).empty());
+  later.status = ReferralStatus::kHeld;
+  must(store_->update_referral(later));
+  EXPECT_EQ(at(40).size(), 1u);  // only pending ones are due
+  EXPECT_EQ(must(store_->list_referrals(program_, ReferralStatus::kHeld, {}, 10)).size(), 1u);
+  auto all = must(store_->list_referrals(program_, std::nullopt, {}, 10));
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].id, due.id);
+  EXPECT_EQ(must(store_->list_referrals(program_, std::nullopt, due.id, 10)).size(), 1u);
+  must(store_->commit());
+}
+
 TEST_P(ReferralsConformance, SignalsKeepEarlierHashesTheShopDidNotResend) {
   must(store_->begin_write());
   EXPECT_FALSE(must(store_->find_referral_signals(program_, ann_)).has_value());
@@ -122,11 +161,20 @@ TEST_P(ReferralsConformance, SignalsKeepEarlierHashesTheShopDidNotResend) {
 
 TEST_P(ReferralsConformance, InvitationsAndStatistics) {
   must(store_->begin_write());
-  must(store_->insert_referral_invitation(program_, {0, ann_, "zoe@example.com", kT0}));
-  must(store_->insert_referral_invitation(program_, {0, ann_, "yan@example.com", kT0}));
+  EXPECT_TRUE(
+      must(store_->insert_referral_invitation(program_, {0, ann_, "zoe@example.com", kT0})));
+  EXPECT_TRUE(
+      must(store_->insert_referral_invitation(program_, {0, ann_, "yan@example.com", kT0})));
+  EXPECT_FALSE(
+      must(store_->insert_referral_invitation(program_, {0, ann_, "zoe@example.com", kT0})));
+  EXPECT_TRUE(must(store_->insert_referral_invitation(program_, {0, cy_, "zoe@example.com", kT0})));
   auto invitations = must(store_->list_referral_invitations(program_, ann_, 10));
   ASSERT_EQ(invitations.size(), 2u);
   EXPECT_EQ(invitations[0].email, "yan@example.com");
+  auto first_zoe = must(store_->first_referral_invitation_of(program_, "zoe@example.com"));
+  ASSERT_TRUE(first_zoe.has_value());
+  EXPECT_EQ(first_zoe->member, ann_);
+  EXPECT_FALSE(must(store_->first_referral_invitation_of(program_, "nobody@example.com")));
   Referral done = referral(ann_, bob_);
   done.status = ReferralStatus::kCompleted;
   done.order_value_minor = 4500;
@@ -137,7 +185,7 @@ TEST_P(ReferralsConformance, InvitationsAndStatistics) {
   rejected.status = ReferralStatus::kRejected;
   must(store_->insert_referral(rejected));
   ReferralStats want;
-  want.invitations = 2;
+  want.invitations = 3;  // ann 2, cy 1 (a repeat adds none)
   want.referrals = 2;
   want.conversions = 1;
   want.rejected = 1;

@@ -90,7 +90,7 @@ TEST(ReferralConfig, DefaultsOfAMinimalPolicy) {
   EXPECT_TRUE(c.enabled);
   EXPECT_EQ(c.code.length, kMinReferralCodeChars);
   EXPECT_EQ(c.referee_timing, RefereeRewardTiming::kOnCompletion);
-  EXPECT_FALSE(c.allow_existing_customers);
+  EXPECT_TRUE(c.allow_existing_customers);
   EXPECT_EQ(c.refund_after_completion, RefundAfterCompletion::kKeep);
   for (size_t i = 0; i < kFraudControlCount; ++i) EXPECT_TRUE(c.fraud.controls[i].enabled) << i;
   EXPECT_EQ(c.fraud.gmail_style_domains, (std::vector<std::string>{"gmail.com", "googlemail.com"}));
@@ -268,18 +268,18 @@ TEST(ReferralReferee, RefusalsInPrecedenceOrder) {
   };
   const Case cases[] = {
       {{}, false, ErrorCode::kOk},
-      {{.same_member = true, .already_referred = true}, false, ErrorCode::kInvalidRequest},
+      {{.same_member = true, .already_referred = true}, false, ErrorCode::kReferralNotAllowed},
       {{.already_referred = true, .existing_member = true}, true, ErrorCode::kConflict},
-      {{.existing_member = true}, false, ErrorCode::kConflict},
+      {{.existing_member = true}, false, ErrorCode::kReferralNotAllowed},
       {{.existing_member = true}, true, ErrorCode::kOk},
-      {{.existing_member = true, .has_ordered = true}, true, ErrorCode::kConflict},
+      {{.existing_member = true, .has_ordered = true}, true, ErrorCode::kReferralNotAllowed},
   };
   for (size_t i = 0; i < std::size(cases); ++i) {
     c.allow_existing_customers = cases[i].allow_existing;
     EXPECT_EQ(check_referee(c, cases[i].facts).code(), cases[i].want) << "case " << i;
   }
   c.enabled = false;
-  EXPECT_EQ(check_referee(c, {}).code(), ErrorCode::kInvalidRequest);
+  EXPECT_EQ(check_referee(c, {}).code(), ErrorCode::kReferralNotAllowed);
 }
 
 // ---- Fraud screening: one case per control ----
