@@ -12,8 +12,9 @@
 # sides (alternating which goes first):
 #   - enrollments: MEMBERS new members over HTTP; on "on" each joins with a
 #     referrer's code and three hashes (code look-up, referee checks, screening
-#     with signals and velocity count, the referral, the member's own code, the
-#     immediate welcome reward through the ledger);
+#     with signals and velocity count, the referral and its outbox event; the
+#     referee's own code is drawn later, on request, and the rewards are paid
+#     on completion);
 #   - first orders: one paid order for each member just enrolled (on "on":
 #     the referral's qualifying order found and recorded).
 # Figures per round: enroll_per_s_{off,on}, first_orders_per_s_{off,on} and
@@ -60,7 +61,10 @@ for side in off on; do
   "$LOAD" --mode enroll --url "$URL" --key "$KEY" --count "$REFERRERS" --prefix "$side-referrer-" \
     --members-file "$WORK/$side-referrers.txt" --connections $CONNECTIONS >"$WORK/enroll.txt"
 done
-sqlite3 "$WORK/on.db" "SELECT code FROM referral_codes" >"$WORK/codes.txt"
+# The referrers' codes, drawn on request as the member widget would.
+xargs -P 4 -I{} curl -sf -X POST -H "Authorization: Bearer ${KEYS[on]}" \
+  "${URLS[on]}/v1/members/{}/referral-code" <"$WORK/on-referrers.txt" |
+  grep -o '"code":"[^"]*"' | cut -d'"' -f4 >"$WORK/codes.txt"
 echo "# referrer codes: $(wc -l <"$WORK/codes.txt")"
 
 check() {  # check FILE SIDE

@@ -236,16 +236,24 @@ Result<ReferralCode> code_of(StoreSession& s, const Program& program, const Refe
 
 // A new referral of `referee` by the owner of `code`, screened; the caller
 // checked who may be referred and holds both members' locks.
+// `referee_signals`: the referee's stored hashes when the caller knows them
+// (a new member: what the enrollment sent), else null (read here).
 Result<Referral> create_referral(StoreSession& s, ProgramCache& programs, const Program& program,
                                  const ReferralConfig& config, const Member& referrer,
-                                 const Member& referee, const std::string& code, Instant now) {
+                                 const Member& referee, const std::string& code, Instant now,
+                                 const ReferralMemberSignals* known_referee_signals = nullptr) {
   ReferralSignals sig;
   const auto& gmail = config.fraud.gmail_style_domains;
   sig.referrer_email = normalize_email(referrer.email, gmail);
   sig.referee_email = normalize_email(referee.email, gmail);
   sig.referee_email_domain = email_domain(referee.email);
   LOYALTY_ASSIGN_OR_RETURN(auto referrer_signals, s.find_referral_signals(program.id, referrer.id));
-  LOYALTY_ASSIGN_OR_RETURN(auto referee_signals, s.find_referral_signals(program.id, referee.id));
+  std::optional<ReferralMemberSignals> referee_signals;
+  if (known_referee_signals != nullptr) {
+    referee_signals = *known_referee_signals;
+  } else {
+    LOYALTY_ASSIGN_OR_RETURN(referee_signals, s.find_referral_signals(program.id, referee.id));
+  }
   if (referrer_signals) {
     sig.referrer_shipping_hash = referrer_signals->shipping_hash;
     sig.referrer_payment_hash = referrer_signals->payment_hash;
@@ -300,10 +308,13 @@ Result<Referral> create_referral(StoreSession& s, ProgramCache& programs, const 
 }
 
 // Attaches `code_text` to the referee: the code's checks, then the referral.
-// The same code as the referee's referral returns it unchanged.
+// The same code as the referee's referral returns it unchanged. At enrollment
+// the referee is new (no referral yet) and `enrollment_signals` are all the
+// hashes stored for them.
 Result<Referral> attach_code(StoreSession& s, ProgramCache& programs, const Program& program,
                              const ReferralConfig& config, const Member& referee,
-                             std::string_view code_text, bool at_enrollment, Instant now) {
+                             std::string_view code_text, bool at_enrollment, Instant now,
+                             const ReferralMemberSignals* enrollment_signals = nullptr) {
   if (!config.enabled) {
     return Status(ErrorCode::kReferralNotAllowed, "the program has no referrals");
   }
@@ -323,7 +334,10 @@ Result<Referral> attach_code(StoreSession& s, ProgramCache& programs, const Prog
                   "referral code '" + *code + "' is inactive (its member is blocked)");
   }
   LOYALTY_RETURN_IF_ERROR(lock_pair(s, program.id, referrer->id, referee.id));
-  LOYALTY_ASSIGN_OR_RETURN(auto existing, s.find_referral_of_referee(program.id, referee.id));
+  std::optional<Referral> existing;
+  if (!at_enrollment) {
+    LOYALTY_ASSIGN_OR_RETURN(existing, s.find_referral_of_referee(program.id, referee.id));
+  }
   if (existing && existing->code == *code) return *existing;
   RefereeFacts facts;
   facts.same_member = referrer->id == referee.id;
@@ -331,7 +345,8 @@ Result<Referral> attach_code(StoreSession& s, ProgramCache& programs, const Prog
   facts.existing_member = !at_enrollment;
   facts.has_ordered = referee.orders_count > 0;
   LOYALTY_RETURN_IF_ERROR(check_referee(config, facts));
-  return create_referral(s, programs, program, config, *referrer, referee, *code, now);
+  return create_referral(s, programs, program, config, *referrer, referee, *code, now,
+                         at_enrollment ? enrollment_signals : nullptr);
 }
 
 Status save_signals(StoreSession& s, ProgramId program, MemberId member,
@@ -507,10 +522,9 @@ Status referrals_on_enrollment(StoreSession& s, ProgramCache& programs, const Pr
     return {};
   }
   LOYALTY_RETURN_IF_ERROR(save_signals(s, program.id, member.id, attach.signals, now));
-  LOYALTY_ASSIGN_OR_RETURN(ReferralCode own, draw_code(s, program.id, member.id, rc.code, now));
-  (void)own;
   if (!attach.code.empty()) {
-    return attach_code(s, programs, program, rc, member, attach.code, /*at_enrollment=*/true, now)
+    return attach_code(s, programs, program, rc, member, attach.code, /*at_enrollment=*/true, now,
+                       &attach.signals)
         .status();
   }
   if (member.email.empty()) return {};
@@ -524,7 +538,9 @@ Status referrals_on_enrollment(StoreSession& s, ProgramCache& programs, const Pr
   if (!inviter || inviter->status == MemberStatus::kBlocked) return {};
   LOYALTY_ASSIGN_OR_RETURN(ReferralCode code, code_of(s, program, rc, inviter->id, now));
   LOYALTY_RETURN_IF_ERROR(lock_pair(s, program.id, inviter->id, member.id));
-  return create_referral(s, programs, program, rc, *inviter, member, code.code, now).status();
+  return create_referral(s, programs, program, rc, *inviter, member, code.code, now,
+                         &attach.signals)
+      .status();
 }
 
 Status referrals_before_order(StoreSession& s, ProgramCache& programs, const Program& program,

@@ -92,11 +92,12 @@ Result<Referral> review_referral(store::StoreSession& s, ProgramCache& programs,
 Result<Referral> attach_referral(store::StoreSession& s, ProgramCache& programs,
                                  const AttachReferral& command, Instant now);
 
-// EnrollMember, after the member is inserted: saves the shop's signals, draws
-// the member's own code, and attaches the referral of `attach.code` (or of the
-// first invitation of the member's email). kUnknownReferralCode /
-// kReferralNotAllowed fail the enrollment (nothing written). Nothing happens
-// when the program has no referrals and no code was given.
+// EnrollMember, after the member is inserted: saves the shop's signals and
+// attaches the referral of `attach.code` (or of the first invitation of the
+// member's email). The member's own code is drawn when first asked for
+// (EnsureReferralCode, an invitation), not here: most members never share one. kUnknownReferralCode
+// / kReferralNotAllowed fail the enrollment (nothing written). Nothing happens when the program has
+// no referrals and no code was given.
 Status referrals_on_enrollment(store::StoreSession& s, ProgramCache& programs,
                                const Program& program, const Member& member,
                                const ReferralAttach& attach, Instant now);
