@@ -46,7 +46,8 @@ void write_coupon_fields(JsonWriter& w, const Coupon& c) {
 // `code` is the clear code: only in the response of the redemption that
 // issued it, and never in what is stored for idempotent replays.
 void write_redemption(JsonWriter& w, const Redemption& r, const std::optional<Coupon>& coupon,
-                      std::string_view code) {
+                      std::string_view code, const engine::RedemptionResult* issued = nullptr,
+                      bool stored = true) {
   w.begin_object()
       .field("id", format_id(r.id))
       .field("member_id", format_id(r.member_id))
@@ -80,6 +81,24 @@ void write_redemption(JsonWriter& w, const Redemption& r, const std::optional<Co
   } else {
     w.null();
   }
+  // A gift_card reward's card: in the redemption's own response only, its code
+  // and PIN in clear unless stored for an idempotent replay
+  // (docs/gift-cards.md; GET /v1/gift-cards/{id} reads it later).
+  if (issued != nullptr && issued->gift_card) {
+    const store::GiftCard& g = *issued->gift_card;
+    w.key("gift_card")
+        .begin_object()
+        .field("id", format_id(g.id))
+        .field("code_hint", g.code_hint)
+        .field("balance_minor", g.balance_minor)
+        .field("currency", g.currency);
+    if (stored) {
+      w.field_null("code").field_null("pin");
+    } else {
+      w.field("code", issued->gift_card_code).field("pin", issued->gift_card_pin);
+    }
+    w.end_object();
+  }
   w.field("created_at", format_rfc3339(r.created_at));
   write_instant_or_null(w, "cancelled_at", r.cancelled_at);
   w.end_object();
@@ -87,7 +106,7 @@ void write_redemption(JsonWriter& w, const Redemption& r, const std::optional<Co
 
 std::string redemption_json(const engine::RedemptionResult& r, bool stored) {
   JsonWriter w;
-  write_redemption(w, r.redemption, r.coupon, stored ? std::string_view() : r.code);
+  write_redemption(w, r.redemption, r.coupon, stored ? std::string_view() : r.code, &r, stored);
   return w.take();
 }
 

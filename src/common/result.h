@@ -51,6 +51,10 @@ enum class ErrorCode {
   kCouponNotUsable,         // a coupon consumed (by another order), cancelled or expired
   kCouponNotApplicable,     // a coupon whose terms the cart does not meet (minimum order, SKU)
   kNotCancellable,          // a redemption already cancelled, or its coupon already used
+  kTooManyAttempts,         // gift card code/PIN checks over the attempt limits (retry later)
+  kGiftCardRejected,        // no gift card has this code, or its PIN is wrong
+  kGiftCardNotUsable,       // a gift card not activated yet, disabled or expired
+  kInsufficientBalance,     // a gift card's balance is below the amount
   // Infrastructure.
   kUnavailable,  // draining, queue full, store busy: retry later
   kRetryable,    // serialization failure / deadlock: the batch is retried

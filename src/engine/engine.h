@@ -42,6 +42,7 @@
 #include "domain/program_config.h"
 #include "engine/checkout_commands.h"
 #include "engine/earning_commands.h"
+#include "engine/gift_card_commands.h"
 #include "engine/paid_membership_commands.h"
 #include "engine/reward_commands.h"
 #include "engine/tier_commands.h"
@@ -246,7 +247,9 @@ using CommandBody =
                  RunProgramJob, PutConfig, CreateOrder, UpdateOrderStatus, RefundOrder,
                  ClaimGuestOrders, RecordEvent, ImportOrders, SetMemberTier, HoldPoints,
                  CaptureHold, ReleaseHold, ReleaseExpiredHolds, Redeem, CancelRedemption,
-                 ConsumeCoupon, RecordPaidPayment, CancelPaidMembership>;
+                 ConsumeCoupon, RecordPaidPayment, CancelPaidMembership, IssueGiftCard,
+                 ImportPhysicalCards, ActivateGiftCard, CheckGiftCard, HoldGiftCard,
+                 CaptureGiftCardHold, ReleaseGiftCardHold>;
 
 // ---- Outcomes ----
 
@@ -296,7 +299,8 @@ using OutcomeValue =
     std::variant<std::monostate, Program, ProgramCreated, store::ApiKey, ApiKeyCreated, Member,
                  Posting, CatchUpResult, JobStepResult, store::StoredConfig, OrderResult,
                  ClaimResult, EventRecorded, ImportResult, MemberTierView, HoldResult,
-                 ReleaseExpiredResult, RedemptionResult, CouponUse, PaidMembershipView>;
+                 ReleaseExpiredResult, RedemptionResult, CouponUse, PaidMembershipView,
+                 GiftCardIssued, GiftCardsImported, GiftCardView, GiftCardHoldResult>;
 
 struct Outcome {
   static Outcome failed(Status status) {
@@ -309,6 +313,10 @@ struct Outcome {
   OutcomeValue value;
   // Set when an Idempotency-Key matched a stored response: send it as is.
   std::optional<StoredResponse> replay;
+  // A failure whose writes commit anyway (its savepoint is released, not
+  // rolled back): a failed gift card code/PIN check keeps its attempt counter
+  // (engine/gift_card_commands.h). Nothing is stored under an idempotency key.
+  bool commit_on_failure = false;
 };
 
 struct Idempotency {
