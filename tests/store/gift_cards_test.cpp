@@ -293,6 +293,30 @@ TEST_P(GiftCardsTest, SixtyFourHoldsRacingForTheLastBalanceNeverOverspend) {
   expect_consistent(card.card.id);
 }
 
+TEST_P(GiftCardsTest, VerifyFindsACardWhoseBalanceDriftedFromItsHistory) {
+  engine::GiftCardIssued card = issue(1000);
+  ok<engine::GiftCardHoldResult>(hold_command(card, 300));
+  auto drift = [&](int64_t minor) {
+    auto s = must(db_->open_session());
+    ASSERT_TRUE(s->connection()
+                    .query("UPDATE gift_cards SET balance_minor = balance_minor + ? WHERE id = ?",
+                           {minor, card.card.id.value})
+                    .ok());
+  };
+  auto problems = [&] {
+    auto s = must(db_->open_session());
+    return must(cli::verify_store(*s)).problems;
+  };
+  drift(1);
+  const std::string name = format_id(card.card.id);
+  EXPECT_EQ(problems(),
+            (std::vector<std::string>{
+                name + ": balance 701 / held 300 differ from its transactions 700 / 300",
+                name + ": was given 1000 but balance + held + captured is 1001"}));
+  drift(-1);
+  EXPECT_TRUE(problems().empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, GiftCardsTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& info) { return store::testing::backend_name(info.param); });
