@@ -104,6 +104,26 @@ void write_redemption(JsonWriter& w, const Redemption& r, const std::optional<Co
   w.end_object();
 }
 
+// The gift cards the member's gift_card redemptions issued, by redemption id
+// (reads show the card without its code and PIN).
+Result<std::map<std::string, engine::RedemptionResult>> redemption_gift_cards(
+    store::StoreSession& s, ProgramId program, MemberId member) {
+  store::GiftCardStore gift_cards(s);
+  LOYALTY_ASSIGN_OR_RETURN(auto cards, gift_cards.cards_of_member(program, member));
+  std::map<std::string, engine::RedemptionResult> out;
+  for (store::GiftCard& c : cards) {
+    if (c.source != GiftCardSource::kReward) continue;
+    std::string ref = c.source_ref;
+    out[ref].gift_card = std::move(c);
+  }
+  return out;
+}
+const engine::RedemptionResult* gift_card_of(
+    const std::map<std::string, engine::RedemptionResult>& cards, const Redemption& r) {
+  auto it = cards.find(format_id(r.id));
+  return it == cards.end() ? nullptr : &it->second;
+}
+
 std::string redemption_json(const engine::RedemptionResult& r, bool stored) {
   JsonWriter w;
   write_redemption(w, r.redemption, r.coupon, stored ? std::string_view() : r.code, &r, stored);
@@ -282,6 +302,7 @@ void list_member_redemptions(http::RequestContext& ctx, const http::Responder& r
     store::RewardStore rewards(s);
     LOYALTY_ASSIGN_OR_RETURN(auto list,
                              rewards.list_redemptions(program, *id, page->cursor, page->limit + 1));
+    LOYALTY_ASSIGN_OR_RETURN(auto cards, redemption_gift_cards(s, program, *id));
     std::map<int64_t, Coupon> coupons;
     for (const Redemption& r : list) {
       if (!r.coupon_id.valid()) continue;
@@ -292,8 +313,8 @@ void list_member_redemptions(http::RequestContext& ctx, const http::Responder& r
         list, page->limit,
         [&](JsonWriter& w, const Redemption& r) {
           auto it = coupons.find(r.id.value);
-          write_redemption(w, r, it == coupons.end() ? std::nullopt : std::optional(it->second),
-                           {});
+          write_redemption(w, r, it == coupons.end() ? std::nullopt : std::optional(it->second), {},
+                           gift_card_of(cards, r), /*stored=*/true);
         },
         [](const Redemption& r) { return r.id; });
     return http::Response{200, "application/json", std::move(body), {}};
@@ -313,8 +334,9 @@ void get_member_redemption(http::RequestContext& ctx, const http::Responder& res
     if (r->coupon_id.valid()) {
       LOYALTY_ASSIGN_OR_RETURN(coupon, rewards.find_coupon(program, r->coupon_id));
     }
+    LOYALTY_ASSIGN_OR_RETURN(auto cards, redemption_gift_cards(s, program, *id));
     JsonWriter w;
-    write_redemption(w, *r, coupon, {});
+    write_redemption(w, *r, coupon, {}, gift_card_of(cards, *r), /*stored=*/true);
     return http::Response{200, "application/json", w.take(), {}};
   });
 }

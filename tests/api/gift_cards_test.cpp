@@ -270,6 +270,18 @@ TEST_F(GiftCardsApi, RedeemingAGiftCardRewardIssuesACardOfItsValue) {
 
   HttpResponse held = hold(code, pin, 2500);
   ASSERT_EQ(held.status, 201) << held.body;
+  // Reads of the redemption show the card, live, without its code and PIN.
+  HttpResponse read =
+      client().get("/v1/members/" + alice + "/redemptions/" + r.str("/id"), auth(program_.key));
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(Json(read.body).str("/gift_card/id"), r.str("/gift_card/id"));
+  EXPECT_TRUE(Json(read.body).is_null("/gift_card/code"));
+  EXPECT_TRUE(Json(read.body).is_null("/gift_card/pin"));
+  EXPECT_EQ(Json(read.body).num("/gift_card/balance_minor"), 0);
+  EXPECT_EQ(read.body.find(code), std::string::npos);
+  HttpResponse list = client().get("/v1/members/" + alice + "/redemptions", auth(program_.key));
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(Json(list.body).str("/data/0/gift_card/id"), r.str("/gift_card/id"));
   HttpResponse cancel =
       post("/v1/members/" + alice + "/redemptions/" + r.str("/id") + ":cancel", "");
   EXPECT_EQ(cancel.status, 409) << cancel.body;
