@@ -119,9 +119,9 @@ Status check_gift_card_release(const GiftCardHoldState& hold);
 // limit, checks fail with kTooManyAttempts until the window ends.
 struct AttemptLimits {
   int64_t key_failures = 20;  // per API key and window
-  Duration key_window = Duration::from_seconds(15 * 60);
+  Duration key_window = Duration::from_seconds(int64_t{15} * 60);
   int64_t card_failures = 5;  // per card and window (wrong PINs of a known code)
-  Duration card_window = Duration::from_seconds(60 * 60);
+  Duration card_window = Duration::from_seconds(int64_t{60} * 60);
 };
 inline constexpr AttemptLimits kGiftCardAttemptLimits{};
 

@@ -147,12 +147,10 @@ Result<GiftCard> verify_credentials(StoreSession& s, ProgramId program, std::str
                            cards.failures(program, AttemptScope::kKey, key, key_window));
   LOYALTY_RETURN_IF_ERROR(
       check_attempts("this API key", key_failures, limits.key_failures, now, limits.key_window));
-  const Status rejected(ErrorCode::kGiftCardRejected,
-                        "no gift card has this code, or the PIN is wrong");
   auto count_key = [&]() -> Status {
     LOYALTY_RETURN_IF_ERROR(cards.record_failure(program, AttemptScope::kKey, key, key_window));
     attempt.failure_recorded = true;
-    return rejected;
+    return Status(ErrorCode::kGiftCardRejected, "no gift card has this code, or the PIN is wrong");
   };
   auto normalized = normalize_gift_card_code(code);
   if (!normalized || check_gift_card_pin(pin).code() != ErrorCode::kOk) return count_key();

@@ -249,7 +249,7 @@ TEST_P(GiftCardsTest, TheHoldsJobReleasesExpiredGiftCardHolds) {
   engine::HoldGiftCard h = hold_command(card, 400);
   h.hold_minutes = 10;
   auto held = ok<engine::GiftCardHoldResult>(h);
-  clock_.advance(Duration::from_seconds(10 * 60));
+  clock_.advance(Duration::from_seconds(int64_t{10} * 60));
   EXPECT_EQ(error_of(capture(held.hold.id, 400)), "hold_not_open");
   auto job = ok<engine::ReleaseExpiredResult>(engine::ReleaseExpiredHolds{200});
   EXPECT_EQ(job.released, 1);
@@ -269,6 +269,7 @@ TEST_P(GiftCardsTest, SixtyFourHoldsRacingForTheLastBalanceNeverOverspend) {
   std::atomic<int> insufficient{0};
   std::atomic<int> other{0};
   std::vector<std::thread> threads;
+  threads.reserve(kHolds);
   for (int i = 0; i < kHolds; ++i) {
     threads.emplace_back([&, i] {
       while (!go.load()) std::this_thread::yield();
