@@ -76,7 +76,8 @@ Status verify_gift_cards(store::SqlConnection& db, VerifyReport& report, Problem
         c.captured += r.get_int(4);
       }));
   LOYALTY_RETURN_IF_ERROR(db.query(
-      "SELECT program_id, gift_card_id, kind, amount_minor FROM gift_card_transactions ORDER BY id",
+      "SELECT program_id, gift_card_id, kind, amount_minor, balance_after_minor, "
+      "held_after_minor, id FROM gift_card_transactions ORDER BY id",
       {}, [&](const store::Row& r) {
         Card& c = cards[Key{r.get_int(0), r.get_int(1)}];
         const std::string_view kind = r.get_text(2);
@@ -94,6 +95,13 @@ Status verify_gift_cards(store::SqlConnection& db, VerifyReport& report, Problem
         } else {
           problem(format_id(store::GiftCardId{r.get_int(1)}) + ": unknown transaction kind '" +
                   std::string(kind) + "'");
+        }
+        // A card's lines are written under its row lock: in id order.
+        if (r.get_int(4) != c.replayed_balance || r.get_int(5) != c.replayed_held) {
+          problem(format_id(store::GiftCardTransactionId{r.get_int(6)}) + ": says " +
+                  std::to_string(r.get_int(4)) + " / " + std::to_string(r.get_int(5)) +
+                  " after it, the lines before it give " + std::to_string(c.replayed_balance) +
+                  " / " + std::to_string(c.replayed_held));
         }
       }));
   for (const auto& [key, c] : cards) {

@@ -177,17 +177,24 @@ Result<GiftCardHoldResult> settle(StoreSession& s, GiftCardHold hold, int64_t ca
   LOYALTY_ASSERT(captured >= 0 && captured <= hold.amount_minor);
   GiftCardStore cards(s);
   const int64_t released = hold.amount_minor - captured;
-  LOYALTY_RETURN_IF_ERROR(
-      cards.settle_held(hold.program_id, hold.gift_card_id, captured, released));
+  // The hold first: its conditional update decides a race between two nodes
+  // settling it (the loser reruns its batch and finds it settled).
   hold.status = final_status;
   hold.captured_minor = captured;
   hold.settled_at = now;
   LOYALTY_RETURN_IF_ERROR(cards.settle_hold(hold));
+  LOYALTY_RETURN_IF_ERROR(
+      cards.settle_held(hold.program_id, hold.gift_card_id, captured, released));
   LOYALTY_ASSIGN_OR_RETURN(auto card, cards.find_card(hold.program_id, hold.gift_card_id));
   LOYALTY_ASSERT(card.has_value() && card->held_minor >= 0);
   if (captured > 0) {
+    // Each line states the card right after it: the capture line before the
+    // rest of the hold came back.
+    GiftCard after_capture = *card;
+    after_capture.balance_minor -= released;
+    after_capture.held_minor += released;
     LOYALTY_RETURN_IF_ERROR(
-        append(cards, *card, "capture", captured, hold.id, hold.order_ref, actor, now));
+        append(cards, after_capture, "capture", captured, hold.id, hold.order_ref, actor, now));
   }
   if (released > 0) {
     LOYALTY_RETURN_IF_ERROR(
@@ -359,8 +366,11 @@ Result<GiftCardHoldResult> hold_gift_card(StoreSession& s, ProgramCache& program
     return Status(ErrorCode::kInsufficientBalance,
                   "the gift card's balance no longer covers " + std::to_string(c.amount_minor));
   }
-  card.balance_minor -= c.amount_minor;
-  card.held_minor += c.amount_minor;
+  // Read back under the row lock the UPDATE took: on PostgreSQL another node
+  // may have changed the card since it was read above (READ COMMITTED).
+  LOYALTY_ASSIGN_OR_RETURN(auto fresh, cards.find_card(program.id, card.id));
+  LOYALTY_ASSERT(fresh.has_value() && fresh->balance_minor >= 0);
+  card = std::move(*fresh);
   GiftCardHold hold;
   hold.program_id = program.id;
   hold.gift_card_id = card.id;
