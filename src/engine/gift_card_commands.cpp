@@ -403,6 +403,19 @@ Result<GiftCardHoldResult> release_gift_card_hold(StoreSession& s, const Release
   return settle(s, std::move(hold), 0, GiftCardHoldStatus::kReleased, c.actor, now);
 }
 
+Status release_order_gift_card_holds(StoreSession& s, ProgramId program, std::string_view order_ref,
+                                     Instant now) {
+  GiftCardStore cards(s);
+  LOYALTY_ASSIGN_OR_RETURN(auto holds, cards.holds_of_order(program, order_ref));
+  for (GiftCardHold& hold : holds) {
+    if (hold.status != GiftCardHoldStatus::kOpen) continue;
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto r, settle(s, std::move(hold), 0, GiftCardHoldStatus::kReleased, "system", now));
+    (void)r;
+  }
+  return {};
+}
+
 Result<int> release_expired_gift_card_holds(StoreSession& s, int limit, Instant now) {
   LOYALTY_ASSERT(limit > 0);
   GiftCardStore cards(s);

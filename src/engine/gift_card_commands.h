@@ -147,6 +147,11 @@ Result<GiftCardHoldResult> capture_gift_card_hold(store::StoreSession& s,
                                                   const CaptureGiftCardHold& c, Instant now);
 Result<GiftCardHoldResult> release_gift_card_hold(store::StoreSession& s,
                                                   const ReleaseGiftCardHold& c, Instant now);
+// The order hook (checkout_commands.cpp, settle_order_holds): when the
+// order with this external id is cancelled or returned, its open gift card
+// holds are released.
+Status release_order_gift_card_holds(store::StoreSession& s, ProgramId program,
+                                     std::string_view order_ref, Instant now);
 // The holds job's gift card part: releases up to `limit` open gift card holds
 // whose expires_at passed (status expired). Returns how many.
 Result<int> release_expired_gift_card_holds(store::StoreSession& s, int limit, Instant now);

@@ -254,6 +254,20 @@ Result<std::vector<GiftCardHold>> GiftCardStore::holds_of_card(ProgramId program
   return out;
 }
 
+Result<std::vector<GiftCardHold>> GiftCardStore::holds_of_order(ProgramId program,
+                                                                std::string_view order_ref) {
+  std::vector<GiftCardHold> out;
+  BadText bad;
+  if (order_ref.empty()) return out;
+  LOYALTY_RETURN_IF_ERROR(db_.query(std::string("SELECT ") + kHoldColumns +
+                                        " FROM gift_card_holds WHERE program_id = ? AND "
+                                        "order_ref = ? ORDER BY id",
+                                    {program.value, order_ref},
+                                    [&](const Row& r) { out.push_back(read_hold(r, bad)); }));
+  LOYALTY_RETURN_IF_ERROR(bad.status());
+  return out;
+}
+
 Result<GiftCardTransactionId> GiftCardStore::append_transaction(const GiftCardTransaction& t) {
   LOYALTY_ASSERT(t.balance_after_minor >= 0 && t.held_after_minor >= 0);
   const std::string sql =

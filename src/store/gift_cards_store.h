@@ -121,6 +121,8 @@ class GiftCardStore {
   Result<std::vector<std::pair<ProgramId, GiftCardHoldId>>> expired_open_holds(Instant now,
                                                                                int limit);
   Result<std::vector<GiftCardHold>> holds_of_card(ProgramId program, GiftCardId id);
+  // The holds made for the shop's order `order_ref`, oldest first.
+  Result<std::vector<GiftCardHold>> holds_of_order(ProgramId program, std::string_view order_ref);
 
   Result<GiftCardTransactionId> append_transaction(const GiftCardTransaction& t);
   Result<std::vector<GiftCardTransaction>> transactions_of_card(ProgramId program, GiftCardId id);

@@ -630,6 +630,7 @@ CREATE TABLE gift_card_holds (
 );
 CREATE INDEX gift_card_holds_card ON gift_card_holds (program_id, gift_card_id, id);
 CREATE INDEX gift_card_holds_open_expiry ON gift_card_holds (expires_at) WHERE status = 'open';
+CREATE INDEX gift_card_holds_order ON gift_card_holds (program_id, order_ref);
 CREATE TABLE gift_card_transactions (
   id {ID},
   program_id {INT} NOT NULL,

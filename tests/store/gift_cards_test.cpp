@@ -262,6 +262,41 @@ TEST_P(GiftCardsTest, TheHoldsJobReleasesExpiredGiftCardHolds) {
   expect_consistent(card.card.id);
 }
 
+TEST_P(GiftCardsTest, CancellingTheOrderReleasesItsOpenGiftCardHolds) {
+  engine::GiftCardIssued card = issue(1000);
+  auto open = ok<engine::GiftCardHoldResult>(hold_command(card, 300));  // for order A-100
+  engine::HoldGiftCard other = hold_command(card, 200);
+  other.order_ref = "B-200";
+  auto kept = ok<engine::GiftCardHoldResult>(other);
+  engine::CreateOrder placed;
+  placed.program_id = program_;
+  placed.order.external_id = "A-100";
+  placed.order.currency = "EUR";
+  placed.order.placed_at = clock_.now();
+  OrderItem item;
+  item.sku = "sku-1";
+  item.name = "Thing";
+  item.quantity = 1;
+  item.unit_price_minor = 5000;
+  placed.order.items.push_back(item);
+  placed.customer.member_id = enroll("m1");
+  placed.status = OrderStatus::kPlaced;
+  OrderId order = ok<engine::OrderResult>(placed).order.id;
+  EXPECT_EQ(stored(card.card.id).held_minor, 500);
+  engine::UpdateOrderStatus cancel;
+  cancel.program_id = program_;
+  cancel.order_id = order;
+  cancel.change.status = OrderStatus::kCancelled;
+  cancel.change.event_id = "c1";
+  ok<engine::OrderResult>(cancel);
+  GiftCardStore cards(*reader_);
+  EXPECT_EQ(must(cards.find_hold(program_, open.hold.id))->status, GiftCardHoldStatus::kReleased);
+  EXPECT_EQ(must(cards.find_hold(program_, kept.hold.id))->status, GiftCardHoldStatus::kOpen);
+  EXPECT_EQ(stored(card.card.id).balance_minor, 800);
+  EXPECT_EQ(stored(card.card.id).held_minor, 200);
+  expect_consistent(card.card.id);
+}
+
 TEST_P(GiftCardsTest, SixtyFourHoldsRacingForTheLastBalanceNeverOverspend) {
   engine::GiftCardIssued card = issue(10'000);
   constexpr int kHolds = 64;
