@@ -5,11 +5,13 @@
 #
 #   bench/run_referral_overhead_bench.sh [ROUNDS]   (default 5)
 #
-# Two servers run side by side on two fresh SQLite files: "off" has the order
+# Three servers run side by side on fresh SQLite files: "off" has the order
 # bench's earn rules (bench/order_bench_program.yaml), "on" the same plus a
-# referral policy with every fraud control on (bench/referral_bench_policy.yaml)
-# and REFERRERS members whose codes the referees use. Each round, on both
-# sides (alternating which goes first):
+# referral policy with every fraud control on (bench/referral_bench_policy.yaml),
+# "plain" the same policy with every fraud control off
+# (bench/referral_bench_plain_policy.yaml); "on" and "plain" have REFERRERS
+# members whose codes the referees use. Each round, on every side (the order
+# rotating):
 #   - enrollments: MEMBERS new members over HTTP; on "on" each joins with a
 #     referrer's code and three hashes (code look-up, referee checks, screening
 #     with signals and velocity count, the referral and its outbox event; the
@@ -17,8 +19,9 @@
 #     on completion);
 #   - first orders: one paid order for each member just enrolled (on "on":
 #     the referral's qualifying order found and recorded).
-# Figures per round: enroll_per_s_{off,on}, first_orders_per_s_{off,on} and
-# the two ratios; the summary gives the medians. Both stores are verified.
+# Figures per round: enroll_per_s_{off,plain,on}, first_orders_per_s_{...},
+# the ratios on/off (the whole referral feature) and on/plain (the fraud
+# screening alone); the summary gives the medians. Every store is verified.
 #
 # Environment: BUILD_DIR (default build-sys), MEMBERS (5000), REFERRERS (1000),
 # SKIP_BUILD=1, BENCH_TMPDIR (/tmp).
@@ -38,17 +41,20 @@ echo "# rounds=$ROUNDS members=$MEMBERS referrers=$REFERRERS connections=$CONNEC
 
 cat "$ROOT/bench/order_bench_program.yaml" >"$WORK/off.yaml"
 cat "$ROOT/bench/order_bench_program.yaml" "$ROOT/bench/referral_bench_policy.yaml" >"$WORK/on.yaml"
+cat "$ROOT/bench/order_bench_program.yaml" "$ROOT/bench/referral_bench_plain_policy.yaml" \
+  >"$WORK/plain.yaml"
+SIDES="off plain on"
 
 declare -A PID URLS KEYS
 cleanup_both() {
-  for side in off on; do
+  for side in $SIDES; do
     if [ -n "${PID[$side]:-}" ]; then kill -KILL "${PID[$side]}" 2>/dev/null || true; fi
   done
   cleanup
 }
 trap cleanup_both EXIT
 
-for side in off on; do
+for side in $SIDES; do
   new_program "$WORK/$side.db"
   start_server "$WORK/$side.db"
   PID[$side]=$SERVER_PID
@@ -62,10 +68,12 @@ for side in off on; do
     --members-file "$WORK/$side-referrers.txt" --connections $CONNECTIONS >"$WORK/enroll.txt"
 done
 # The referrers' codes, drawn on request as the member widget would.
-xargs -P 4 -I{} curl -sf -X POST -H "Authorization: Bearer ${KEYS[on]}" \
-  "${URLS[on]}/v1/members/{}/referral-code" <"$WORK/on-referrers.txt" |
-  grep -o '"code":"[^"]*"' | cut -d'"' -f4 >"$WORK/codes.txt"
-echo "# referrer codes: $(wc -l <"$WORK/codes.txt")"
+for side in plain on; do
+  xargs -P 4 -I{} curl -sf -X POST -H "Authorization: Bearer ${KEYS[$side]}" \
+    "${URLS[$side]}/v1/members/{}/referral-code" <"$WORK/$side-referrers.txt" |
+    grep -o '"code":"[^"]*"' | cut -d'"' -f4 >"$WORK/$side-codes.txt"
+  echo "# $side referrer codes: $(wc -l <"$WORK/$side-codes.txt")"
+done
 
 check() {  # check FILE SIDE
   if [ "$(result "$1" non2xx)" != 0 ]; then
@@ -76,7 +84,7 @@ check() {  # check FILE SIDE
 }
 enroll_round() {  # enroll_round SIDE ROUND -> prints enrollments/s
   local codes=()
-  if [ "$1" = on ]; then codes=(--referral-codes-file "$WORK/codes.txt"); fi
+  if [ "$1" != off ]; then codes=(--referral-codes-file "$WORK/$1-codes.txt"); fi
   "$LOAD" --mode enroll --url "${URLS[$1]}" --key "${KEYS[$1]}" --count "$MEMBERS" \
     --prefix "$1-r$2-" --members-file "$WORK/$1-r$2.txt" --connections $CONNECTIONS \
     "${codes[@]}" >"$WORK/$1-enroll.txt"
@@ -91,24 +99,29 @@ orders_round() {  # orders_round SIDE ROUND -> prints first orders/s
 }
 
 declare -A ENROLL ORDERS
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
 for round in $(seq "$ROUNDS"); do
-  if [ $((round % 2)) = 1 ]; then order="off on"; else order="on off"; fi
+  case $((round % 3)) in
+    1) order="off plain on" ;;
+    2) order="on off plain" ;;
+    *) order="plain on off" ;;
+  esac
   for side in $order; do ENROLL[$side]=$(enroll_round "$side" "$round"); done
   for side in $order; do ORDERS[$side]=$(orders_round "$side" "$round"); done
-  figure "$round" enroll_per_s_off "${ENROLL[off]}"
-  figure "$round" enroll_per_s_on "${ENROLL[on]}"
-  figure "$round" enroll_on_off_ratio \
-    "$(awk -v a="${ENROLL[on]}" -v b="${ENROLL[off]}" 'BEGIN {printf "%.3f", a/b}')"
-  figure "$round" first_orders_per_s_off "${ORDERS[off]}"
-  figure "$round" first_orders_per_s_on "${ORDERS[on]}"
-  figure "$round" first_orders_on_off_ratio \
-    "$(awk -v a="${ORDERS[on]}" -v b="${ORDERS[off]}" 'BEGIN {printf "%.3f", a/b}')"
+  for side in $SIDES; do
+    figure "$round" "enroll_per_s_$side" "${ENROLL[$side]}"
+    figure "$round" "first_orders_per_s_$side" "${ORDERS[$side]}"
+  done
+  figure "$round" enroll_on_off_ratio "$(ratio "${ENROLL[on]}" "${ENROLL[off]}")"
+  figure "$round" enroll_on_plain_ratio "$(ratio "${ENROLL[on]}" "${ENROLL[plain]}")"
+  figure "$round" first_orders_on_off_ratio "$(ratio "${ORDERS[on]}" "${ORDERS[off]}")"
+  figure "$round" first_orders_on_plain_ratio "$(ratio "${ORDERS[on]}" "${ORDERS[plain]}")"
   echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 
 echo "# on: $(sqlite3 "$WORK/on.db" "SELECT status || '=' || count(*) FROM referrals GROUP BY status" | tr '\n' ' ')"
 echo "# on: $(sqlite3 "$WORK/on.db" "SELECT count(*) FROM referrals WHERE order_external_id IS NOT NULL") referrals with a qualifying order"
-for side in off on; do
+for side in $SIDES; do
   kill -TERM "${PID[$side]}"
   wait "${PID[$side]}" || { echo "serve ($side) exited non-zero" >&2; exit 1; }
   PID[$side]=""

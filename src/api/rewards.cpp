@@ -46,7 +46,8 @@ void write_coupon_fields(JsonWriter& w, const Coupon& c) {
 // `code` is the clear code: only in the response of the redemption that
 // issued it, and never in what is stored for idempotent replays.
 void write_redemption(JsonWriter& w, const Redemption& r, const std::optional<Coupon>& coupon,
-                      std::string_view code) {
+                      std::string_view code, const engine::RedemptionResult* issued = nullptr,
+                      bool stored = true) {
   w.begin_object()
       .field("id", format_id(r.id))
       .field("member_id", format_id(r.member_id))
@@ -80,14 +81,52 @@ void write_redemption(JsonWriter& w, const Redemption& r, const std::optional<Co
   } else {
     w.null();
   }
+  // A gift_card reward's card: in the redemption's own response only, its code
+  // and PIN in clear unless stored for an idempotent replay
+  // (docs/gift-cards.md; GET /v1/gift-cards/{id} reads it later).
+  if (issued != nullptr && issued->gift_card) {
+    const store::GiftCard& g = *issued->gift_card;
+    w.key("gift_card")
+        .begin_object()
+        .field("id", format_id(g.id))
+        .field("code_hint", g.code_hint)
+        .field("balance_minor", g.balance_minor)
+        .field("currency", g.currency);
+    if (stored) {
+      w.field_null("code").field_null("pin");
+    } else {
+      w.field("code", issued->gift_card_code).field("pin", issued->gift_card_pin);
+    }
+    w.end_object();
+  }
   w.field("created_at", format_rfc3339(r.created_at));
   write_instant_or_null(w, "cancelled_at", r.cancelled_at);
   w.end_object();
 }
 
+// The gift cards the member's gift_card redemptions issued, by redemption id
+// (reads show the card without its code and PIN).
+Result<std::map<std::string, engine::RedemptionResult>> redemption_gift_cards(
+    store::StoreSession& s, ProgramId program, MemberId member) {
+  store::GiftCardStore gift_cards(s);
+  LOYALTY_ASSIGN_OR_RETURN(auto cards, gift_cards.cards_of_member(program, member));
+  std::map<std::string, engine::RedemptionResult> out;
+  for (store::GiftCard& c : cards) {
+    if (c.source != GiftCardSource::kReward) continue;
+    std::string ref = c.source_ref;
+    out[ref].gift_card = std::move(c);
+  }
+  return out;
+}
+const engine::RedemptionResult* gift_card_of(
+    const std::map<std::string, engine::RedemptionResult>& cards, const Redemption& r) {
+  auto it = cards.find(format_id(r.id));
+  return it == cards.end() ? nullptr : &it->second;
+}
+
 std::string redemption_json(const engine::RedemptionResult& r, bool stored) {
   JsonWriter w;
-  write_redemption(w, r.redemption, r.coupon, stored ? std::string_view() : r.code);
+  write_redemption(w, r.redemption, r.coupon, stored ? std::string_view() : r.code, &r, stored);
   return w.take();
 }
 
@@ -255,6 +294,7 @@ void list_member_redemptions(http::RequestContext& ctx, const http::Responder& r
     store::RewardStore rewards(s);
     LOYALTY_ASSIGN_OR_RETURN(auto list,
                              rewards.list_redemptions(program, *id, page->cursor, page->limit + 1));
+    LOYALTY_ASSIGN_OR_RETURN(auto cards, redemption_gift_cards(s, program, *id));
     std::map<int64_t, Coupon> coupons;
     for (const Redemption& r : list) {
       if (!r.coupon_id.valid()) continue;
@@ -265,8 +305,8 @@ void list_member_redemptions(http::RequestContext& ctx, const http::Responder& r
         list, page->limit,
         [&](JsonWriter& w, const Redemption& r) {
           auto it = coupons.find(r.id.value);
-          write_redemption(w, r, it == coupons.end() ? std::nullopt : std::optional(it->second),
-                           {});
+          write_redemption(w, r, it == coupons.end() ? std::nullopt : std::optional(it->second), {},
+                           gift_card_of(cards, r), /*stored=*/true);
         },
         [](const Redemption& r) { return r.id; });
     return http::Response{200, "application/json", std::move(body), {}};
@@ -286,8 +326,9 @@ void get_member_redemption(http::RequestContext& ctx, const http::Responder& res
     if (r->coupon_id.valid()) {
       LOYALTY_ASSIGN_OR_RETURN(coupon, rewards.find_coupon(program, r->coupon_id));
     }
+    LOYALTY_ASSIGN_OR_RETURN(auto cards, redemption_gift_cards(s, program, *id));
     JsonWriter w;
-    write_redemption(w, *r, coupon, {});
+    write_redemption(w, *r, coupon, {}, gift_card_of(cards, *r), /*stored=*/true);
     return http::Response{200, "application/json", w.take(), {}};
   });
 }

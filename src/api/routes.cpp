@@ -92,6 +92,15 @@ http::Router build_router() {
       {"POST", "/v1/members/{id}/redemptions/{rid}", kKey, "ledger:write", redemption_action},
       {"POST", "/v1/coupons/{code}", kKey, "orders:write", coupon_action},
       {"GET", "/v1/programs/{id}/donations", kKey, "program:read", program_donations},
+      // Gift cards (docs/gift-cards.md). Codes and PINs only in bodies.
+      {"POST", "/v1/gift-cards", kKey, "orders:write", issue_gift_card},
+      {"POST", "/v1/gift-cards:import", kKey, "program:write", import_gift_cards},
+      {"POST", "/v1/gift-cards:activate", kKey, "orders:write", activate_gift_card},
+      {"POST", "/v1/gift-cards:check", kKey, "orders:read", check_gift_card},
+      {"POST", "/v1/gift-cards/holds", kKey, "orders:write", create_gift_card_hold},
+      {"POST", "/v1/gift-cards/holds/{id}:capture", kKey, "orders:write", capture_gift_card_hold},
+      {"POST", "/v1/gift-cards/holds/{id}:release", kKey, "orders:write", release_gift_card_hold},
+      {"GET", "/v1/gift-cards/{id}", kKey, "orders:read", get_gift_card},
       // Operations and documentation.
       {"GET", "/healthz", kNone, "", healthz},
       {"GET", "/readyz", kNone, "", readyz},

@@ -88,6 +88,16 @@ void redemption_action(http::RequestContext& ctx, const http::Responder& respond
 void coupon_action(http::RequestContext& ctx, const http::Responder& respond);
 void program_donations(http::RequestContext& ctx, const http::Responder& respond);
 
+// Gift cards (api/gift_cards.cpp, docs/gift-cards.md).
+void issue_gift_card(http::RequestContext& ctx, const http::Responder& respond);
+void import_gift_cards(http::RequestContext& ctx, const http::Responder& respond);
+void activate_gift_card(http::RequestContext& ctx, const http::Responder& respond);
+void check_gift_card(http::RequestContext& ctx, const http::Responder& respond);
+void create_gift_card_hold(http::RequestContext& ctx, const http::Responder& respond);
+void capture_gift_card_hold(http::RequestContext& ctx, const http::Responder& respond);
+void release_gift_card_hold(http::RequestContext& ctx, const http::Responder& respond);
+void get_gift_card(http::RequestContext& ctx, const http::Responder& respond);
+
 void healthz(http::RequestContext& ctx, const http::Responder& respond);
 void readyz(http::RequestContext& ctx, const http::Responder& respond);
 void metrics(http::RequestContext& ctx, const http::Responder& respond);

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "domain/ledger.h"
+#include "store/gift_cards_store.h"
 
 namespace loyalty::cli {
 namespace {
@@ -36,6 +37,96 @@ struct MemberState {
   int64_t open_holds = 0;  // points of the member's open holds (table holds)
   std::optional<int64_t> earliest_due;
 };
+
+// Gift cards (docs/gift-cards.md): each card's balance and held amount
+// recomputed from its append-only transactions equal the stored ones; held
+// equals its open holds; what it was given equals balance + held + captured.
+template <typename Problem>
+Status verify_gift_cards(store::SqlConnection& db, VerifyReport& report, Problem& problem) {
+  struct Card {
+    std::string status;
+    int64_t initial = 0;
+    int64_t balance = 0;
+    int64_t held = 0;
+    int64_t open_holds = 0;
+    int64_t captured = 0;
+    int64_t replayed_balance = 0;
+    int64_t replayed_held = 0;
+  };
+  std::map<Key, Card> cards;
+  LOYALTY_RETURN_IF_ERROR(db.query(
+      "SELECT program_id, id, status, initial_minor, balance_minor, held_minor FROM gift_cards", {},
+      [&](const store::Row& r) {
+        Card& c = cards[Key{r.get_int(0), r.get_int(1)}];
+        c.status = std::string(r.get_text(2));
+        c.initial = r.get_int(3);
+        c.balance = r.get_int(4);
+        c.held = r.get_int(5);
+        ++report.gift_cards;
+      }));
+  LOYALTY_RETURN_IF_ERROR(db.query(
+      "SELECT program_id, gift_card_id, status, amount_minor, captured_minor FROM gift_card_holds",
+      {}, [&](const store::Row& r) {
+        Card& c = cards[Key{r.get_int(0), r.get_int(1)}];
+        if (r.get_text(2) == "open") c.open_holds += r.get_int(3);
+        if (r.get_int(4) < 0 || r.get_int(4) > r.get_int(3)) {
+          problem("gift card hold of " + format_id(store::GiftCardId{r.get_int(1)}) + " captured " +
+                  std::to_string(r.get_int(4)) + " of " + std::to_string(r.get_int(3)));
+        }
+        c.captured += r.get_int(4);
+      }));
+  LOYALTY_RETURN_IF_ERROR(db.query(
+      "SELECT program_id, gift_card_id, kind, amount_minor, balance_after_minor, "
+      "held_after_minor, id FROM gift_card_transactions ORDER BY id",
+      {}, [&](const store::Row& r) {
+        Card& c = cards[Key{r.get_int(0), r.get_int(1)}];
+        const std::string_view kind = r.get_text(2);
+        const int64_t amount = r.get_int(3);
+        if (kind == "issue" || kind == "activate") {
+          c.replayed_balance += amount;
+        } else if (kind == "hold") {  // negative: balance -> held
+          c.replayed_balance += amount;
+          c.replayed_held -= amount;
+        } else if (kind == "capture") {
+          c.replayed_held -= amount;
+        } else if (kind == "release" || kind == "expire") {
+          c.replayed_held -= amount;
+          c.replayed_balance += amount;
+        } else {
+          problem(format_id(store::GiftCardId{r.get_int(1)}) + ": unknown transaction kind '" +
+                  std::string(kind) + "'");
+        }
+        // A card's lines are written under its row lock: in id order.
+        if (r.get_int(4) != c.replayed_balance || r.get_int(5) != c.replayed_held) {
+          problem(format_id(store::GiftCardTransactionId{r.get_int(6)}) + ": says " +
+                  std::to_string(r.get_int(4)) + " / " + std::to_string(r.get_int(5)) +
+                  " after it, the lines before it give " + std::to_string(c.replayed_balance) +
+                  " / " + std::to_string(c.replayed_held));
+        }
+      }));
+  for (const auto& [key, c] : cards) {
+    const std::string name = format_id(store::GiftCardId{key.id});
+    if (c.status.empty()) {
+      problem(name + ": holds or transactions of a card that does not exist");
+      continue;
+    }
+    if (c.balance < 0 || c.held < 0) problem(name + ": a negative balance or held amount");
+    if (c.balance != c.replayed_balance || c.held != c.replayed_held) {
+      problem(name + ": balance " + std::to_string(c.balance) + " / held " +
+              std::to_string(c.held) + " differ from its transactions " +
+              std::to_string(c.replayed_balance) + " / " + std::to_string(c.replayed_held));
+    }
+    if (c.held != c.open_holds) {
+      problem(name + ": held " + std::to_string(c.held) + " differs from its open holds " +
+              std::to_string(c.open_holds));
+    }
+    if (c.initial != c.balance + c.held + c.captured) {
+      problem(name + ": was given " + std::to_string(c.initial) + " but balance + held + " +
+              "captured is " + std::to_string(c.balance + c.held + c.captured));
+    }
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -124,6 +215,7 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
               " points but its lots hold " + std::to_string(hold_lot_sums[hold]));
     }
   }
+  LOYALTY_RETURN_IF_ERROR(verify_gift_cards(db, report, problem));
   std::unordered_map<int64_t, LotState> lots;  // lot ids are unique store-wide
   std::map<Key, int64_t> lot_program;
   LOYALTY_RETURN_IF_ERROR(db.query(
@@ -293,7 +385,8 @@ std::string format_report(const VerifyReport& r) {
   std::string out = "loyaltyd verify: " + std::to_string(r.programs) + " programs, " +
                     std::to_string(r.members) + " members, " + std::to_string(r.postings) +
                     " postings, " + std::to_string(r.entries) + " entries, " +
-                    std::to_string(r.lots) + " lots, " + std::to_string(r.holds) + " holds\n";
+                    std::to_string(r.lots) + " lots, " + std::to_string(r.holds) + " holds, " +
+                    std::to_string(r.gift_cards) + " gift cards\n";
   if (r.problems.empty()) {
     out +=
         "OK: every posting sums to zero; balances and lots equal the postings; no forbidden "

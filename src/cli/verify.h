@@ -6,7 +6,9 @@
 // lot is negative or above its original, that no balance is negative where the
 // program forbids it, and that no lot due to vest or expire is hidden from the
 // scheduler (next_due_at not later than the earliest due lot), and that every
-// member's held points equal their open checkout holds, whose lots add up.
+// member's held points equal their open checkout holds, whose lots add up;
+// and that every gift card's balance and held amount equal its transactions
+// replayed, its open holds, and what it was given less what was captured.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +26,8 @@ struct VerifyReport {
   int64_t postings = 0;
   int64_t entries = 0;
   int64_t lots = 0;
-  int64_t holds = 0;                  // checkout holds (their points and lots are checked too)
+  int64_t holds = 0;  // checkout holds (their points and lots are checked too)
+  int64_t gift_cards = 0;
   std::vector<std::string> problems;  // empty = every invariant holds
   bool truncated = false;             // more problems than kMaxReportedProblems
 };

@@ -80,6 +80,14 @@ const char* error_code_name(ErrorCode code) {
       return "referral_not_allowed";
     case ErrorCode::kReferralNotReviewable:
       return "referral_not_reviewable";
+    case ErrorCode::kTooManyAttempts:
+      return "too_many_attempts";
+    case ErrorCode::kGiftCardRejected:
+      return "gift_card_rejected";
+    case ErrorCode::kGiftCardNotUsable:
+      return "gift_card_not_usable";
+    case ErrorCode::kInsufficientBalance:
+      return "insufficient_balance";
     case ErrorCode::kUnavailable:
       return "unavailable";
     case ErrorCode::kRetryable:

@@ -54,6 +54,10 @@ enum class ErrorCode {
   kUnknownReferralCode,     // no active referral code like this in the program
   kReferralNotAllowed,      // own code, an existing customer, a program without referrals
   kReferralNotReviewable,   // approve/reject of a referral that is not held (or pending)
+  kTooManyAttempts,         // gift card code/PIN checks over the attempt limits (retry later)
+  kGiftCardRejected,        // no gift card has this code, or its PIN is wrong
+  kGiftCardNotUsable,       // a gift card not activated yet, disabled or expired
+  kInsufficientBalance,     // a gift card's balance is below the amount
   // Infrastructure.
   kUnavailable,  // draining, queue full, store busy: retry later
   kRetryable,    // serialization failure / deadlock: the batch is retried

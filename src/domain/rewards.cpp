@@ -14,10 +14,10 @@
 namespace loyalty {
 namespace {
 
-constexpr RewardType kRewardTypes[] = {RewardType::kFixedDiscount,  RewardType::kPercentDiscount,
-                                       RewardType::kFreeShipping,   RewardType::kFreeProduct,
-                                       RewardType::kStoreCredit,    RewardType::kExperience,
-                                       RewardType::kCharityDonation};
+constexpr RewardType kRewardTypes[] = {RewardType::kFixedDiscount,   RewardType::kPercentDiscount,
+                                       RewardType::kFreeShipping,    RewardType::kFreeProduct,
+                                       RewardType::kStoreCredit,     RewardType::kExperience,
+                                       RewardType::kCharityDonation, RewardType::kGiftCard};
 constexpr RewardPeriod kRewardPeriods[] = {RewardPeriod::kDay, RewardPeriod::kWeek,
                                            RewardPeriod::kMonth, RewardPeriod::kYear};
 
@@ -110,9 +110,7 @@ std::optional<Reward> RewardReader::read(const YAML::Node& n, const std::string&
     std::string names;
     for (RewardType t : kRewardTypes)
       names += std::string(names.empty() ? "" : ", ") + to_string(t);
-    issue(path + ".type", n["type"] ? n["type"] : n,
-          "expected one of " + names +
-              (type_text && *type_text == "gift_card" ? " (gift cards are not built yet)" : ""));
+    issue(path + ".type", n["type"] ? n["type"] : n, "expected one of " + names);
     return std::nullopt;
   }
   r.type = *type;
@@ -146,7 +144,7 @@ std::optional<Reward> RewardReader::read(const YAML::Node& n, const std::string&
     if (!has_money_amount(r.type)) {
       issue(cost_path, cost,
             std::string("a variable cost prices a money amount: only fixed_discount, "
-                        "store_credit and charity_donation take one, not ") +
+                        "store_credit, charity_donation and gift_card take one, not ") +
                 to_string(r.type));
     }
   }
@@ -168,7 +166,8 @@ std::optional<Reward> RewardReader::read(const YAML::Node& n, const std::string&
         issue(path + ".amount", n["amount"], "must be above zero");
     }
   } else {
-    forbid("amount", "applies only to fixed_discount, store_credit and charity_donation");
+    forbid("amount",
+           "applies only to fixed_discount, store_credit, charity_donation and gift_card");
   }
   if (r.type == RewardType::kPercentDiscount) {
     if (!n["percent"])
@@ -192,7 +191,9 @@ std::optional<Reward> RewardReader::read(const YAML::Node& n, const std::string&
   } else {
     for (std::string_view k :
          {"min_order", "coupon_valid_days", "coupon_prefix", "release_on_order_cancel"}) {
-      forbid(k, "applies only to rewards that issue a coupon (a donation issues none)");
+      forbid(k,
+             "applies only to rewards that issue a coupon (a donation or a gift card issues "
+             "none)");
     }
   }
   if (r.type == RewardType::kFreeProduct) {
@@ -316,6 +317,8 @@ const char* to_string(RewardType t) {
       return "experience";
     case RewardType::kCharityDonation:
       return "charity_donation";
+    case RewardType::kGiftCard:
+      return "gift_card";
   }
   return "?";
 }
@@ -605,7 +608,8 @@ CouponDiscount apply_coupon(const CouponTerms& t, const Cart& cart) {
     }
     case RewardType::kExperience:
     case RewardType::kCharityDonation:
-      break;  // a ticket: nothing off the cart
+    case RewardType::kGiftCard:
+      break;  // a ticket (or no coupon at all): nothing off the cart
   }
   LOYALTY_ASSERT(d.discount_minor >= 0 &&
                  d.discount_minor <= std::max<int64_t>(0, cart.subtotal_minor));

@@ -34,14 +34,17 @@ enum class RewardType {
   kStoreCredit,      // "store_credit": a coupon of a money amount (cashback), spent like cash
   kExperience,       // "experience": a ticket coupon (event, class); limited by stock
   kCharityDonation,  // "charity_donation": points become money for a cause; no coupon
+  kGiftCard,         // "gift_card": a digital gift card of `amount` (docs/gift-cards.md); no coupon
 };
 const char* to_string(RewardType t);
 std::optional<RewardType> parse_reward_type(std::string_view s);
-inline bool issues_coupon(RewardType t) { return t != RewardType::kCharityDonation; }
+inline bool issues_coupon(RewardType t) {
+  return t != RewardType::kCharityDonation && t != RewardType::kGiftCard;
+}
 // Types whose value is a money amount: the only ones a variable cost may price.
 inline bool has_money_amount(RewardType t) {
   return t == RewardType::kFixedDiscount || t == RewardType::kStoreCredit ||
-         t == RewardType::kCharityDonation;
+         t == RewardType::kCharityDonation || t == RewardType::kGiftCard;
 }
 
 // Calendar periods of a per-member limit, in the program's time zone.

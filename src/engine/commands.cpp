@@ -43,6 +43,18 @@ Outcome success(T value) {
     if (!_s.ok()) return Outcome::failed(_s); \
   } while (0)
 
+// A gift card command's result; a failure that recorded a failed code/PIN
+// check commits that record (Outcome::commit_on_failure).
+template <typename T>
+Outcome counted(Result<T> result, const GiftCardAttempt& attempt) {
+  if (!result.ok()) {
+    Outcome o = Outcome::failed(result.status());
+    o.commit_on_failure = attempt.failure_recorded;
+    return o;
+  }
+  return success(std::move(result).value());
+}
+
 Result<MemberLedger> load_ledger(StoreSession& s, const Member& member, bool with_lots = true) {
   MemberLedger ml;
   ml.member = member;
@@ -515,7 +527,38 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
         } else if constexpr (std::is_same_v<T, ReleaseExpiredHolds>) {
           OUTCOME_ASSIGN_OR_RETURN(ReleaseExpiredResult r,
                                    release_expired_holds(s, programs_, c, now));
+          // Gift card holds in the same step, within what is left of the limit.
+          const int left = c.limit - r.released;
+          if (left > 0) {
+            OUTCOME_ASSIGN_OR_RETURN(int gift, release_expired_gift_card_holds(s, left, now));
+            r.released += gift;
+            r.complete = r.complete && gift < left;
+          } else {
+            r.complete = false;
+          }
           return success(r);
+        } else if constexpr (std::is_same_v<T, IssueGiftCard>) {
+          OUTCOME_ASSIGN_OR_RETURN(GiftCardIssued r, issue_gift_card(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, ImportPhysicalCards>) {
+          OUTCOME_ASSIGN_OR_RETURN(GiftCardsImported r,
+                                   import_physical_cards(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, ActivateGiftCard>) {
+          OUTCOME_ASSIGN_OR_RETURN(GiftCardView r, activate_gift_card(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, CheckGiftCard>) {
+          GiftCardAttempt attempt;
+          return counted(check_gift_card(s, c, now, attempt), attempt);
+        } else if constexpr (std::is_same_v<T, HoldGiftCard>) {
+          GiftCardAttempt attempt;
+          return counted(hold_gift_card(s, programs_, c, now, attempt), attempt);
+        } else if constexpr (std::is_same_v<T, CaptureGiftCardHold>) {
+          OUTCOME_ASSIGN_OR_RETURN(GiftCardHoldResult r, capture_gift_card_hold(s, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, ReleaseGiftCardHold>) {
+          OUTCOME_ASSIGN_OR_RETURN(GiftCardHoldResult r, release_gift_card_hold(s, c, now));
+          return success(std::move(r));
         } else if constexpr (std::is_same_v<T, ClaimGuestOrders>) {
           OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, c.program_id, c.member_id));
           OUTCOME_ASSIGN_OR_RETURN(ClaimResult r, claim_guest_orders(s, programs_, m, now));

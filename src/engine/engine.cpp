@@ -388,6 +388,11 @@ Outcome Engine::execute_one(const Command& command, Instant now, bool with_savep
     }
   }
   Outcome out = execute_body(command.body, now);
+  if (!out.status.ok() && out.commit_on_failure) {
+    Status st = release();
+    if (!st.ok()) return Outcome::failed(st);
+    return out;
+  }
   if (!out.status.ok()) return abandon(std::move(out));
   if (command.idempotency) {
     StoredResponse response = command.render(out);

@@ -42,6 +42,7 @@
 #include "domain/program_config.h"
 #include "engine/checkout_commands.h"
 #include "engine/earning_commands.h"
+#include "engine/gift_card_commands.h"
 #include "engine/paid_membership_commands.h"
 #include "engine/referral_commands.h"
 #include "engine/reward_commands.h"
@@ -253,14 +254,14 @@ struct ImportOrders {
   bool create_members = false;
 };
 
-using CommandBody =
-    std::variant<CreateProgram, UpdateProgram, CreateApiKey, RevokeApiKey, EnrollMember,
-                 UpdateMember, SetMemberStatus, Credit, Debit, Adjust, Transfer, Reverse, CatchUp,
-                 RunProgramJob, PutConfig, CreateOrder, UpdateOrderStatus, RefundOrder,
-                 ClaimGuestOrders, RecordEvent, ImportOrders, SetMemberTier, HoldPoints,
-                 CaptureHold, ReleaseHold, ReleaseExpiredHolds, Redeem, CancelRedemption,
-                 ConsumeCoupon, RecordPaidPayment, CancelPaidMembership, EnsureReferralCode,
-                 InviteReferral, ReviewReferral, AttachReferral>;
+using CommandBody = std::variant<
+    CreateProgram, UpdateProgram, CreateApiKey, RevokeApiKey, EnrollMember, UpdateMember,
+    SetMemberStatus, Credit, Debit, Adjust, Transfer, Reverse, CatchUp, RunProgramJob, PutConfig,
+    CreateOrder, UpdateOrderStatus, RefundOrder, ClaimGuestOrders, RecordEvent, ImportOrders,
+    SetMemberTier, HoldPoints, CaptureHold, ReleaseHold, ReleaseExpiredHolds, Redeem,
+    CancelRedemption, ConsumeCoupon, RecordPaidPayment, CancelPaidMembership, EnsureReferralCode,
+    InviteReferral, ReviewReferral, AttachReferral, IssueGiftCard, ImportPhysicalCards,
+    ActivateGiftCard, CheckGiftCard, HoldGiftCard, CaptureGiftCardHold, ReleaseGiftCardHold>;
 
 // ---- Outcomes ----
 
@@ -311,7 +312,8 @@ using OutcomeValue =
                  Posting, CatchUpResult, JobStepResult, store::StoredConfig, OrderResult,
                  ClaimResult, EventRecorded, ImportResult, MemberTierView, HoldResult,
                  ReleaseExpiredResult, RedemptionResult, CouponUse, PaidMembershipView,
-                 ReferralCodeView, InvitationResult, Referral>;
+                 ReferralCodeView, InvitationResult, Referral, GiftCardIssued, GiftCardsImported,
+                 GiftCardView, GiftCardHoldResult>;
 
 struct Outcome {
   static Outcome failed(Status status) {
@@ -324,6 +326,10 @@ struct Outcome {
   OutcomeValue value;
   // Set when an Idempotency-Key matched a stored response: send it as is.
   std::optional<StoredResponse> replay;
+  // A failure whose writes commit anyway (its savepoint is released, not
+  // rolled back): a failed gift card code/PIN check keeps its attempt counter
+  // (engine/gift_card_commands.h). Nothing is stored under an idempotency key.
+  bool commit_on_failure = false;
 };
 
 struct Idempotency {

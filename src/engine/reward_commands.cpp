@@ -14,6 +14,7 @@
 #include "domain/earning.h"
 #include "domain/expiry.h"
 #include "engine/engine.h"
+#include "engine/gift_card_commands.h"
 #include "engine/order_commands.h"
 #include "engine/outbox.h"
 #include "engine/rule_context.h"
@@ -334,6 +335,14 @@ Result<RedemptionResult> redeem_reward(StoreSession& s, ProgramCache& programs, 
     r.coupon_id = coupon.id;
     out.coupon = std::move(coupon);
   }
+  if (reward->type == RewardType::kGiftCard) {
+    LOYALTY_ASSIGN_OR_RETURN(GiftCardIssued issued,
+                             issue_reward_gift_card(s, program, ledger.member, price.amount_minor,
+                                                    format_id(r.id), c.actor, now));
+    out.gift_card = std::move(issued.card);
+    out.gift_card_code = std::move(issued.code);
+    out.gift_card_pin = std::move(issued.pin);
+  }
   LOYALTY_ASSIGN_OR_RETURN(
       auto event_id, s.append_outbox_event(
                          program.id, c.member_id, kRewardRedeemed,
@@ -358,6 +367,12 @@ Result<RedemptionResult> cancel_redemption(StoreSession& s, ProgramCache& progra
     return Status(ErrorCode::kNotCancellable, "redemption " + format_id(r.id) +
                                                   " was already cancelled at " +
                                                   format_rfc3339(*r.cancelled_at));
+  }
+  if (r.reward_type == RewardType::kGiftCard) {
+    // The card's code and PIN were handed out: it cannot be taken back.
+    return Status(
+        ErrorCode::kNotCancellable,
+        "redemption " + format_id(r.id) + " issued a gift card, which cannot be taken back");
   }
   if (r.coupon_id.valid()) {
     LOYALTY_ASSIGN_OR_RETURN(auto coupon, rewards.find_coupon(program.id, r.coupon_id));

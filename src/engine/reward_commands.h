@@ -19,6 +19,7 @@
 #include "domain/program.h"
 #include "domain/program_config.h"
 #include "domain/rewards.h"
+#include "store/gift_cards_store.h"
 #include "store/rewards_store.h"
 #include "store/store.h"
 
@@ -60,6 +61,11 @@ struct RedemptionResult {
   // The coupon's code, in clear: only in the response of the redemption that
   // issued it (never stored, never in the idempotency record).
   std::string code;
+  // A gift_card reward's card, with its code and PIN in clear under the same
+  // rule as `code`.
+  std::optional<store::GiftCard> gift_card;
+  std::string gift_card_code;
+  std::string gift_card_pin;
 };
 struct CouponUse {
   store::Coupon coupon;

@@ -12,7 +12,7 @@ namespace loyalty::http {
 namespace {
 
 // Indexed by ErrorCode; the order must follow the enum (checked in problem_type).
-constexpr std::array<ProblemType, 39> kCodeProblems = {{
+constexpr std::array<ProblemType, 43> kCodeProblems = {{
     {200, "ok", "OK", "Not an error."},
     {400, "invalid-request", "Invalid request",
      "The request is malformed: invalid JSON, a field of the wrong type, an unknown field, a "
@@ -75,8 +75,8 @@ constexpr std::array<ProblemType, 39> kCodeProblems = {{
      "below its `min_points` or pay more than its `max_order_share_percent` of the order total "
      "(docs/checkout.md)."},
     {422, "capture-exceeds-hold", "Capture exceeds the hold",
-     "The capture asks for more points than the hold holds. Capture at most the held points; "
-     "the rest is released."},
+     "The capture asks for more than the hold holds (points, or money on a gift card hold). "
+     "Capture at most what is held; the rest is released."},
     {409, "hold-not-open", "Hold not open",
      "The hold was already captured, released, or it expired: it can be captured or released "
      "only once, while it is open."},
@@ -109,6 +109,16 @@ constexpr std::array<ProblemType, 39> kCodeProblems = {{
     {409, "referral-not-reviewable", "Referral not reviewable",
      "Only a held referral can be approved, and only a held or pending one rejected; this one "
      "is in another state."},
+    {429, "too-many-attempts", "Too many attempts",
+     "Too many gift card code or PIN checks failed for this API key or this card within the "
+     "window (docs/gift-cards.md). Wait for the Retry-After delay (seconds) before trying again."},
+    {422, "gift-card-rejected", "Gift card rejected",
+     "No gift card of this program has this code, or the PIN is wrong. The two are not told "
+     "apart, and every failure counts toward the attempt limits."},
+    {409, "gift-card-not-usable", "Gift card not usable",
+     "The gift card is not activated yet, was disabled, or expired. The detail says which."},
+    {422, "insufficient-balance", "Insufficient gift card balance",
+     "The gift card's available balance (what is not held) is below the amount asked."},
     {503, "unavailable", "Service unavailable",
      "The server is draining, its queue is full or the store is unreachable. Retry after the "
      "Retry-After delay with the same Idempotency-Key."},
@@ -174,6 +184,25 @@ std::optional<FieldError> field_error_of(const Status& status) {
   return FieldError{std::string(message.substr(0, colon)), std::string(message.substr(colon + 2))};
 }
 
+std::optional<int64_t> retry_after_seconds_of(const Status& status) {
+  if (status.code() != ErrorCode::kTooManyAttempts) return std::nullopt;
+  constexpr std::string_view kPrefix = "(retry after ";
+  constexpr std::string_view kSuffix = " seconds)";
+  std::string_view message = status.message();
+  if (!message.ends_with(kSuffix)) return std::nullopt;
+  size_t start = message.rfind(kPrefix);
+  if (start == std::string_view::npos) return std::nullopt;
+  std::string_view digits = message.substr(
+      start + kPrefix.size(), message.size() - kSuffix.size() - start - kPrefix.size());
+  if (digits.empty() || digits.size() > 9) return std::nullopt;
+  int64_t seconds = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seconds = seconds * 10 + (c - '0');
+  }
+  return seconds;
+}
+
 Response problem_response(const ProblemType& type, std::string_view detail,
                           std::string_view instance) {
   JsonWriter w;
@@ -232,6 +261,9 @@ Response problem_response(const Status& status, std::string_view instance) {
   r.body = w.take();
   if (status.code() == ErrorCode::kUnavailable || status.code() == ErrorCode::kRetryable) {
     r.headers.emplace_back("Retry-After", "1");
+  }
+  if (auto seconds = retry_after_seconds_of(status)) {
+    r.headers.emplace_back("Retry-After", std::to_string(*seconds));
   }
   return r;
 }

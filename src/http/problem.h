@@ -6,6 +6,7 @@
 // The type URIs resolve: GET /problems/<slug> describes each type.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -43,6 +44,10 @@ struct FieldError {
 // "<field>: <message>", where <field> is a JSON path of [A-Za-z0-9_.[\]] (see
 // json_decode.h); this recovers the parts, or nullopt for any other message.
 std::optional<FieldError> field_error_of(const Status& status);
+
+// A kTooManyAttempts message ends with "(retry after N seconds)": N, sent as
+// the Retry-After header; nullopt for any other status.
+std::optional<int64_t> retry_after_seconds_of(const Status& status);
 
 // The problem response for a failed Status. kInternal details are replaced by a
 // generic text (they may hold SQL or other internals; the caller logs them).

@@ -596,6 +596,77 @@ ALTER TABLE referrals ADD COLUMN version {INT} NOT NULL DEFAULT 0;
 CREATE INDEX referrals_status ON referrals (program_id, status, due_at);
 CREATE INDEX referral_invitations_by_email ON referral_invitations (program_id, email, id);
 )SQL"},
+      // Gift cards (docs/gift-cards.md).
+      // Codes are stored as a lookup digest (unique across programs)
+      // and a 4-character hint; PINs as a digest salted by the code. Money in
+      // minor units: balance_minor is what the card can still pay (not held).
+      {19, "gift cards", R"SQL(
+CREATE TABLE gift_cards (
+  id {ID},
+  program_id {INT} NOT NULL,
+  code_hash TEXT NOT NULL,
+  code_hint TEXT NOT NULL,
+  pin_hash TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  source TEXT NOT NULL,
+  source_ref TEXT NOT NULL,
+  member_id {INT},
+  status TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  initial_minor {INT} NOT NULL,
+  balance_minor {INT} NOT NULL,
+  held_minor {INT} NOT NULL,
+  recipient_email TEXT NOT NULL,
+  message TEXT NOT NULL,
+  expires_at {INT},
+  created_at {INT} NOT NULL,
+  activated_at {INT},
+  actor TEXT NOT NULL,
+  {KEY} (program_id, id)
+);
+CREATE UNIQUE INDEX gift_cards_code ON gift_cards (code_hash);
+CREATE INDEX gift_cards_member ON gift_cards (program_id, member_id) WHERE member_id IS NOT NULL;
+CREATE TABLE gift_card_holds (
+  id {ID},
+  program_id {INT} NOT NULL,
+  gift_card_id {INT} NOT NULL,
+  status TEXT NOT NULL,
+  amount_minor {INT} NOT NULL,
+  captured_minor {INT} NOT NULL,
+  order_ref TEXT NOT NULL,
+  created_at {INT} NOT NULL,
+  expires_at {INT} NOT NULL,
+  settled_at {INT},
+  actor TEXT NOT NULL,
+  {KEY} (program_id, id)
+);
+CREATE INDEX gift_card_holds_card ON gift_card_holds (program_id, gift_card_id, id);
+CREATE INDEX gift_card_holds_open_expiry ON gift_card_holds (expires_at) WHERE status = 'open';
+CREATE INDEX gift_card_holds_order ON gift_card_holds (program_id, order_ref);
+CREATE TABLE gift_card_transactions (
+  id {ID},
+  program_id {INT} NOT NULL,
+  gift_card_id {INT} NOT NULL,
+  kind TEXT NOT NULL,
+  amount_minor {INT} NOT NULL,
+  balance_after_minor {INT} NOT NULL,
+  held_after_minor {INT} NOT NULL,
+  hold_id {INT},
+  order_ref TEXT NOT NULL,
+  created_at {INT} NOT NULL,
+  actor TEXT NOT NULL,
+  {KEY} (program_id, id)
+);
+CREATE INDEX gift_card_transactions_card ON gift_card_transactions (program_id, gift_card_id, id);
+CREATE TABLE gift_card_attempts (
+  program_id {INT} NOT NULL,
+  scope TEXT NOT NULL,
+  subject_id {INT} NOT NULL,
+  window_start {INT} NOT NULL,
+  failures {INT} NOT NULL,
+  PRIMARY KEY (program_id, scope, subject_id, window_start)
+){WITHOUT_ROWID};
+)SQL"},
   };
   return kMigrations;
 }

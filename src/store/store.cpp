@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 #include <span>
 
 #include "common/assert.h"
@@ -181,12 +182,15 @@ Status StoreSession::migrate() {
          : "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
            "name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
   if (!st.ok()) return fail(st);
-  int64_t current = 0;
-  st = connection_->query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {},
-                          [&](const Row& r) { current = r.get_int(0); });
+  // Every migration not applied yet, in order, even one numbered below an
+  // applied one: branches developed side by side reserve their numbers (18
+  // referrals, 19 gift cards), and a database may get the higher one first.
+  std::set<int64_t> applied;
+  st = connection_->query("SELECT version FROM schema_migrations", {},
+                          [&](const Row& r) { applied.insert(r.get_int(0)); });
   if (!st.ok()) return fail(st);
   for (const Migration& m : migrations()) {
-    if (m.version <= current) continue;
+    if (applied.contains(m.version)) continue;
     // A migration may have nothing to do on one dialect ({SQLITE} lines only).
     const std::string sql = render_migration(m, dialect());
     st = sql.find_first_not_of(" \n") == std::string::npos ? Status() : connection_->execute(sql);

@@ -90,9 +90,15 @@ TEST(RewardsConfig, EachMistakeIsReportedAtItsPosition) {
       {"rewards:\n  - id: a\n    name: A\n    type: store_credit\n"
        "    cost: {points_per_unit: 100, min_points: 900, max_points: 500}\n",
        ":11:46: rewards[0].cost.min_points: min_points (900) is above max_points (500)"},
-      {"rewards:\n  - {id: a, name: A, type: gift_card, cost: 5}\n",
+      {"rewards:\n  - {id: a, name: A, type: gift_cards, cost: 5}\n",
        ":8:28: rewards[0].type: expected one of fixed_discount, percent_discount, free_shipping, "
-       "free_product, store_credit, experience, charity_donation (gift cards are not built yet)"},
+       "free_product, store_credit, experience, charity_donation, gift_card"},
+      {"rewards:\n  - {id: a, name: A, type: gift_card, cost: 5}\n",
+       ":8:5: rewards[0].amount: missing: a gift_card reward needs its amount"},
+      {"rewards:\n  - {id: a, name: A, type: gift_card, cost: 5, amount: \"5.00\", "
+       "coupon_prefix: GC}\n",
+       ":8:79: rewards[0].coupon_prefix: coupon_prefix applies only to rewards that issue a coupon "
+       "(a donation or a gift card issues none)"},
       {"rewards:\n  - {id: a, name: A, type: fixed_discount, cost: 5}\n",
        ":8:5: rewards[0].amount: missing: a fixed_discount reward needs its amount"},
       {"rewards:\n  - {id: a, name: A, type: percent_discount, cost: 5, percent: 101}\n",
