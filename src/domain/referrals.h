@@ -47,7 +47,7 @@ inline constexpr size_t kMaxDomainLength = 253;
 inline constexpr int64_t kMaxReferralRewardPoints = 1'000'000'000;
 inline constexpr int64_t kMaxReferralMinOrderMinor = 1'000'000'000'000;
 inline constexpr int64_t kMaxReferralLimitCount = 1'000'000'000;
-inline constexpr int64_t kMaxVelocityWindowMinutes = 60 * 24 * 365;
+inline constexpr int64_t kMaxVelocityWindowMinutes = int64_t{60} * 24 * 365;
 
 struct ReferralCodeFormat {
   std::string prefix;  // [A-Z0-9]{0,8}; written before a '-'

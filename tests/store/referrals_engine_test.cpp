@@ -53,7 +53,7 @@ class ReferralEngine : public EngineScenario {
     start("Referral Shop", "USD", "Europe/Berlin", config_with(referrals), nodes);
   }
   MemberId join(const std::string& external_id, const std::string& code = "",
-                ReferralMemberSignals signals = {}, std::string email = "") {
+                ReferralMemberSignals signals = {}, const std::string& email = "") {
     engine::EnrollMember e;
     e.member.program_id = program_;
     e.member.external_id = external_id;
@@ -338,6 +338,7 @@ TEST_P(ReferralEngine, LimitsPerReferrerAndTheProgramCapAreNeverPassed) {
   MemberId ann = join("ann");
   MemberId zed = join("zed");
   std::vector<MemberId> referees;
+  referees.reserve(5);
   for (int i = 0; i < 3; ++i) referees.push_back(join("a" + std::to_string(i), code_of(ann)));
   for (int i = 0; i < 2; ++i) referees.push_back(join("z" + std::to_string(i), code_of(zed)));
   for (size_t i = 0; i < referees.size(); ++i) {
@@ -456,6 +457,7 @@ TEST_P(ReferralEngine, TwoFirstOrdersOfOneRefereeAtOncePayOnce) {
   for (int round = 0; round < 8; ++round) {
     MemberId bob = join("bob" + std::to_string(round));
     std::vector<std::thread> threads;
+    threads.reserve(2);
     std::vector<Status> results(2);
     for (int node = 0; node < 2; ++node) {
       threads.emplace_back([&, node] {
