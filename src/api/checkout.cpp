@@ -220,8 +220,7 @@ void get_hold(http::RequestContext& ctx, const http::Responder& respond) {
 void capture_hold(http::RequestContext& ctx, const http::Responder& respond) {
   auto id = hold_path_id(ctx);
   if (!id) return respond_error(ctx, respond, not_found("hold", ctx.param(0)));
-  auto o = http::parse_object(ctx.body.empty() ? std::string_view("{}") : ctx.body,
-                              {"points", "order_external_id"});
+  auto o = http::parse_optional_object(ctx.body, {"points", "order_external_id"});
   if (!o.ok()) return respond_error(ctx, respond, o.status());
   engine::CaptureHold c;
   c.program_id = program_of(ctx);
@@ -239,7 +238,7 @@ void capture_hold(http::RequestContext& ctx, const http::Responder& respond) {
 void release_hold(http::RequestContext& ctx, const http::Responder& respond) {
   auto id = hold_path_id(ctx);
   if (!id) return respond_error(ctx, respond, not_found("hold", ctx.param(0)));
-  auto o = http::parse_object(ctx.body.empty() ? std::string_view("{}") : ctx.body, {});
+  auto o = http::parse_optional_object(ctx.body, {});
   if (!o.ok()) return respond_error(ctx, respond, o.status());
   engine::ReleaseHold c;
   c.program_id = program_of(ctx);

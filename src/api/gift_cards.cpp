@@ -309,8 +309,7 @@ void create_gift_card_hold(http::RequestContext& ctx, const http::Responder& res
 void capture_gift_card_hold(http::RequestContext& ctx, const http::Responder& respond) {
   auto id = hold_path_id(ctx);
   if (!id) return respond_error(ctx, respond, not_found("gift card hold", ctx.param(0)));
-  auto o =
-      http::parse_object(ctx.body.empty() ? std::string_view("{}") : ctx.body, {"amount_minor"});
+  auto o = http::parse_optional_object(ctx.body, {"amount_minor"});
   if (!o.ok()) return respond_error(ctx, respond, o.status());
   auto amount = o->optional_int("amount_minor", 1, kMaxGiftCardMinor);
   if (!amount.ok()) return respond_error(ctx, respond, amount.status());
@@ -325,7 +324,7 @@ void capture_gift_card_hold(http::RequestContext& ctx, const http::Responder& re
 void release_gift_card_hold(http::RequestContext& ctx, const http::Responder& respond) {
   auto id = hold_path_id(ctx);
   if (!id) return respond_error(ctx, respond, not_found("gift card hold", ctx.param(0)));
-  auto o = http::parse_object(ctx.body.empty() ? std::string_view("{}") : ctx.body, {});
+  auto o = http::parse_optional_object(ctx.body, {});
   if (!o.ok()) return respond_error(ctx, respond, o.status());
   engine::ReleaseGiftCardHold c;
   c.program_id = program_of(ctx);

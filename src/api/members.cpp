@@ -23,10 +23,8 @@ void set_status(http::RequestContext& ctx, const http::Responder& respond, Membe
   auto id = path_id<MemberTag>(ctx, 0);
   if (!id) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
   // No body, or an empty JSON object: nothing to say beyond the path.
-  if (!ctx.body.empty()) {
-    auto empty = http::parse_object(ctx.body, {});
-    if (!empty.ok()) return respond_error(ctx, respond, empty.status());
-  }
+  auto empty = http::parse_optional_object(ctx.body, {});
+  if (!empty.ok()) return respond_error(ctx, respond, empty.status());
   submit_write(ctx, respond,
                member_write(engine::SetMemberStatus{program_of(ctx), *id, status}, 200));
 }

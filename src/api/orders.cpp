@@ -267,10 +267,8 @@ void list_member_orders(http::RequestContext& ctx, const http::Responder& respon
 void claim_member_orders(http::RequestContext& ctx, const http::Responder& respond) {
   auto member = path_id<MemberTag>(ctx, 0);
   if (!member) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
-  if (!ctx.body.empty()) {
-    auto empty = http::parse_object(ctx.body, {});
-    if (!empty.ok()) return respond_error(ctx, respond, empty.status());
-  }
+  auto empty = http::parse_optional_object(ctx.body, {});
+  if (!empty.ok()) return respond_error(ctx, respond, empty.status());
   Write write;
   write.body = engine::ClaimGuestOrders{program_of(ctx), *member};
   write.success_status = 200;

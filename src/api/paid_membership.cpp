@@ -113,7 +113,7 @@ void post_paid_membership_payment(http::RequestContext& ctx, const http::Respond
 void post_paid_membership_cancel(http::RequestContext& ctx, const http::Responder& respond) {
   auto id = path_id<MemberTag>(ctx, 0);
   if (!id) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
-  auto o = http::parse_object(ctx.body.empty() ? std::string_view("{}") : ctx.body, {"reason"});
+  auto o = http::parse_optional_object(ctx.body, {"reason"});
   if (!o.ok()) return respond_error(ctx, respond, o.status());
   auto reason = o->optional_string("reason", kMaxCancelReasonLength);
   if (!reason.ok()) return respond_error(ctx, respond, reason.status());

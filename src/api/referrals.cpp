@@ -129,10 +129,8 @@ void get_member_referrals(http::RequestContext& ctx, const http::Responder& resp
 void ensure_member_referral_code(http::RequestContext& ctx, const http::Responder& respond) {
   auto id = path_id<MemberTag>(ctx, 0);
   if (!id) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
-  if (!ctx.body.empty()) {
-    auto o = http::parse_object(ctx.body, {});
-    if (!o.ok()) return respond_error(ctx, respond, o.status());
-  }
+  auto o = http::parse_optional_object(ctx.body, {});
+  if (!o.ok()) return respond_error(ctx, respond, o.status());
   Write write;
   write.body = engine::EnsureReferralCode{program_of(ctx), *id};
   write.encode = [](const engine::Outcome& outcome, bool) {

@@ -22,6 +22,10 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
+void random_bytes(std::span<uint8_t> out) {
+  LOYALTY_ASSERT(RAND_bytes(out.data(), static_cast<int>(out.size())) == 1);
+}
+
 std::string random_base58(size_t chars) {
   static constexpr char kAlphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
   static_assert(sizeof(kAlphabet) - 1 == 58);

@@ -549,8 +549,7 @@ std::optional<RewardSkip> parse_reward_skip(std::string_view s) {
   return std::nullopt;
 }
 
-std::string findings_to_json(const std::vector<FraudFinding>& findings) {
-  JsonWriter w;
+void write_findings(JsonWriter& w, const std::vector<FraudFinding>& findings) {
   w.begin_array();
   for (const FraudFinding& f : findings) {
     w.begin_object()
@@ -560,6 +559,11 @@ std::string findings_to_json(const std::vector<FraudFinding>& findings) {
         .end_object();
   }
   w.end_array();
+}
+
+std::string findings_to_json(const std::vector<FraudFinding>& findings) {
+  JsonWriter w;
+  write_findings(w, findings);
   return w.take();
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "common/json_writer.h"
 #include "common/result.h"
 #include "common/time.h"
 #include "domain/config_reader.h"
@@ -347,6 +348,8 @@ struct ReferralStats {
 
 // The findings as JSON text and back (the store keeps them in one column).
 std::string findings_to_json(const std::vector<FraudFinding>& findings);
+// The same array written into `w` (the API's and the events' referral object).
+void write_findings(JsonWriter& w, const std::vector<FraudFinding>& findings);
 std::optional<std::vector<FraudFinding>> findings_from_json(std::string_view json);
 std::optional<RewardSkip> parse_reward_skip(std::string_view s);
 

@@ -9,6 +9,7 @@
 #include "common/json_writer.h"
 #include "domain/expiry.h"
 #include "engine/engine.h"
+#include "engine/gift_card_commands.h"
 #include "engine/order_commands.h"
 #include "engine/outbox.h"
 
@@ -55,7 +56,7 @@ Result<MemberLedger> ledger_with_hold_lots(StoreSession& s, ProgramCache& progra
     LOYALTY_ASSIGN_OR_RETURN(
         auto lots,
         s.lots_by_ids(hold.program_id, std::vector<LotId>(needed.begin(), needed.end())));
-    for (Lot& l : lots) ml.open_lots.push_back(std::move(l));
+    ml.open_lots.insert(ml.open_lots.end(), lots.begin(), lots.end());
   }
   return ml;
 }
@@ -240,6 +241,15 @@ Result<ReleaseExpiredResult> release_expired_holds(StoreSession& s, ProgramCache
     ++out.released;
   }
   out.complete = static_cast<int>(due.size()) < c.limit;
+  // Gift card holds in the same step, within what is left of the limit.
+  const int left = c.limit - out.released;
+  if (left > 0) {
+    LOYALTY_ASSIGN_OR_RETURN(int gift, release_expired_gift_card_holds(s, left, now));
+    out.released += gift;
+    out.complete = out.complete && gift < left;
+  } else {
+    out.complete = false;
+  }
   return out;
 }
 

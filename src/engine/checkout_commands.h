@@ -54,7 +54,8 @@ struct ReleaseHold {
   std::string actor;
 };
 // The holds job: releases up to `limit` open holds whose expires_at passed
-// (status expired). Holds another transaction settled meanwhile are skipped.
+// (status expired), points holds first, then gift card holds within what is
+// left of the limit. Holds another transaction settled meanwhile are skipped.
 struct ReleaseExpiredHolds {
   int limit = 200;
 };

@@ -117,11 +117,15 @@ Result<Program> require_program(StoreSession& s, ProgramId id) {
   return *p;
 }
 
+}  // namespace
+
 Result<Member> require_member(StoreSession& s, ProgramId program, MemberId id) {
   LOYALTY_ASSIGN_OR_RETURN(auto m, s.find_member(program, id));
   if (!m) return Status(ErrorCode::kNotFound, "member " + format_id(id) + " not found");
   return *m;
 }
+
+namespace {
 
 // Loads program and member, catches the member up, and returns its ledger.
 struct MemberContext {
@@ -527,15 +531,6 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
         } else if constexpr (std::is_same_v<T, ReleaseExpiredHolds>) {
           OUTCOME_ASSIGN_OR_RETURN(ReleaseExpiredResult r,
                                    release_expired_holds(s, programs_, c, now));
-          // Gift card holds in the same step, within what is left of the limit.
-          const int left = c.limit - r.released;
-          if (left > 0) {
-            OUTCOME_ASSIGN_OR_RETURN(int gift, release_expired_gift_card_holds(s, left, now));
-            r.released += gift;
-            r.complete = r.complete && gift < left;
-          } else {
-            r.complete = false;
-          }
           return success(r);
         } else if constexpr (std::is_same_v<T, IssueGiftCard>) {
           OUTCOME_ASSIGN_OR_RETURN(GiftCardIssued r, issue_gift_card(s, programs_, c, now));

@@ -2,8 +2,6 @@
 // gift_card_commands.h, docs/gift-cards.md).
 #include "engine/gift_card_commands.h"
 
-#include <openssl/rand.h>
-
 #include <array>
 #include <set>
 
@@ -25,15 +23,6 @@ using store::StoreSession;
 // Codes drawn before giving up on an unused one (a clash has probability
 // below 2^-50 even with a billion cards).
 constexpr int kMaxCodeDraws = 4;
-
-template <typename F>
-std::string draw(F from_random) {
-  while (true) {
-    std::array<uint8_t, 64> random{};
-    LOYALTY_ASSERT(RAND_bytes(random.data(), static_cast<int>(random.size())) == 1);
-    if (auto text = from_random(random)) return *text;
-  }
-}
 
 Status check_currency(const Program& program, std::string_view currency) {
   if (currency != program.currency) {
@@ -95,13 +84,15 @@ Result<GiftCardIssued> write_digital_card(StoreSession& s, GiftCard card, Instan
       return Status(ErrorCode::kInternal,
                     "no unused gift card code after " + std::to_string(kMaxCodeDraws) + " draws");
     }
-    out.code = draw([](std::span<const uint8_t> r) { return gift_card_code_from_random(r); });
+    out.code =
+        draw_random_text([](std::span<const uint8_t> r) { return gift_card_code_from_random(r); });
     normalized = *normalize_gift_card_code(out.code);
     card.code_hash = gift_card_code_digest(normalized);
     LOYALTY_ASSIGN_OR_RETURN(auto existing, cards.find_card_by_hash(card.code_hash));
     if (!existing) break;
   }
-  out.pin = draw([](std::span<const uint8_t> r) { return gift_card_pin_from_random(r); });
+  out.pin =
+      draw_random_text([](std::span<const uint8_t> r) { return gift_card_pin_from_random(r); });
   card.code_hint = gift_card_code_hint(normalized);
   card.pin_hash = gift_card_pin_digest(normalized, out.pin);
   card.kind = GiftCardKind::kDigital;

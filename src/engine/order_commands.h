@@ -31,5 +31,7 @@ inline constexpr int kMaxClaimedOrdersPerClaim = 100;
 // (commands.cpp: the path every member command takes).
 Result<MemberLedger> caught_up_ledger(store::StoreSession& s, ProgramCache& programs,
                                       ProgramId program_id, MemberId member_id, Instant now);
+// The member, or kNotFound "member <id> not found" (commands.cpp).
+Result<Member> require_member(store::StoreSession& s, ProgramId program, MemberId id);
 
 }  // namespace loyalty::engine

@@ -1,17 +1,17 @@
 #include "engine/referral_commands.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <array>
 
 #include <date/tz.h>
 
 #include "common/assert.h"
+#include "common/crypto.h"
 #include "common/json_writer.h"
 #include "domain/earning.h"
 #include "engine/engine.h"
 #include "engine/job_commands.h"
+#include "engine/order_commands.h"
 #include "engine/reward_commands.h"
 
 namespace loyalty::engine {
@@ -21,12 +21,6 @@ using store::StoreSession;
 
 constexpr int kMaxCodeDraws = 8;
 constexpr std::string_view kLifetime = "life";
-
-Result<std::shared_ptr<const ProgramConfig>> referral_config(StoreSession& s,
-                                                             ProgramCache& programs,
-                                                             const Program& program) {
-  return programs.get_config(s, program.id);
-}
 
 bool has_signals(const ReferralMemberSignals& x) {
   return !x.shipping_hash.empty() || !x.payment_hash.empty() || !x.device_hash.empty() ||
@@ -212,13 +206,9 @@ Status claw_back(StoreSession& s, ProgramCache& programs, Referral& r, Instant n
 Result<ReferralCode> draw_code(StoreSession& s, ProgramId program, MemberId member,
                                const ReferralCodeFormat& format, Instant now) {
   for (int attempt = 0; attempt < kMaxCodeDraws; ++attempt) {
-    std::optional<std::string> code;
-    while (!code) {
-      std::array<uint8_t, 32> random{};
-      LOYALTY_ASSERT(RAND_bytes(random.data(), static_cast<int>(random.size())) == 1);
-      code = referral_code_from_random(format, random);
-    }
-    ReferralCode out{member, *code, true, now};
+    std::string code = draw_random_text(
+        [&](std::span<const uint8_t> random) { return referral_code_from_random(format, random); });
+    ReferralCode out{member, std::move(code), true, now};
     Status inserted = s.insert_referral_code(program, out);
     if (inserted.ok()) return out;
     if (inserted.code() != ErrorCode::kConflict) return inserted;
@@ -355,6 +345,23 @@ Status save_signals(StoreSession& s, ProgramId program, MemberId member,
   return s.save_referral_signals(program, member, signals, now);
 }
 
+// The configuration for attaching a referee (enrollment, an order, the attach
+// command): with referrals, the shop's signals are saved first; without,
+// nullptr, or kReferralNotAllowed when a code was sent.
+Result<std::shared_ptr<const ProgramConfig>> config_for_attach(
+    StoreSession& s, ProgramCache& programs, const Program& program, MemberId member,
+    const ReferralAttach& attach, Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
+  if (!config->referrals.enabled) {
+    if (!attach.code.empty()) {
+      return Status(ErrorCode::kReferralNotAllowed, "the program has no referrals");
+    }
+    return std::shared_ptr<const ProgramConfig>();
+  }
+  LOYALTY_RETURN_IF_ERROR(save_signals(s, program.id, member, attach.signals, now));
+  return config;
+}
+
 bool open_for_order(ReferralStatus st) {
   return st == ReferralStatus::kPending || st == ReferralStatus::kHeld;
 }
@@ -368,15 +375,8 @@ void write_referral(JsonWriter& w, const Referral& r) {
       .field("referee_id", format_id(r.referee))
       .field("code", r.code)
       .field("status", to_string(r.status));
-  w.key("findings").begin_array();
-  for (const FraudFinding& f : r.findings) {
-    w.begin_object()
-        .field("control", to_string(f.control))
-        .field("action", to_string(f.action))
-        .field("reason", f.reason)
-        .end_object();
-  }
-  w.end_array();
+  w.key("findings");
+  write_findings(w, r.findings);
   w.field("decision_reason", r.decision_reason);
   if (r.order_external_id.empty()) {
     w.field_null("order_external_id");
@@ -404,59 +404,55 @@ void write_referral(JsonWriter& w, const Referral& r) {
 Result<ReferralCodeView> ensure_referral_code(StoreSession& s, ProgramCache& programs,
                                               const EnsureReferralCode& c, Instant now) {
   LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, c.program_id));
-  LOYALTY_ASSIGN_OR_RETURN(auto config, referral_config(s, programs, program));
-  LOYALTY_ASSIGN_OR_RETURN(auto member, s.find_member(program.id, c.member_id));
-  if (!member)
-    return Status(ErrorCode::kNotFound, "member " + format_id(c.member_id) + " not found");
+  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
+  LOYALTY_ASSIGN_OR_RETURN(Member member, require_member(s, program.id, c.member_id));
   if (!config->referrals.enabled) {
     return Status(ErrorCode::kReferralNotAllowed, "the program has no referrals");
   }
   LOYALTY_ASSIGN_OR_RETURN(ReferralCode code,
-                           code_of(s, program, config->referrals, member->id, now));
+                           code_of(s, program, config->referrals, member.id, now));
   return ReferralCodeView{code, referral_link(config->referrals, code.code)};
 }
 
 Result<InvitationResult> invite_referral(StoreSession& s, ProgramCache& programs,
                                          const InviteReferral& c, Instant now) {
   LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, c.program_id));
-  LOYALTY_ASSIGN_OR_RETURN(auto config, referral_config(s, programs, program));
-  LOYALTY_ASSIGN_OR_RETURN(auto member, s.find_member(program.id, c.member_id));
-  if (!member)
-    return Status(ErrorCode::kNotFound, "member " + format_id(c.member_id) + " not found");
+  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
+  LOYALTY_ASSIGN_OR_RETURN(Member member, require_member(s, program.id, c.member_id));
   const ReferralConfig& rc = config->referrals;
   if (!rc.enabled) return Status(ErrorCode::kReferralNotAllowed, "the program has no referrals");
-  if (member->status == MemberStatus::kBlocked) {
-    return Status(ErrorCode::kMemberBlocked, "member " + format_id(member->id) + " is blocked");
+  if (member.status == MemberStatus::kBlocked) {
+    return Status(ErrorCode::kMemberBlocked, "member " + format_id(member.id) + " is blocked");
   }
   auto valid = normalize_email(c.email);  // the member model's email check
   if (!valid.ok()) return Status(ErrorCode::kInvalidRequest, "email: " + valid.status().message());
   const std::string email = normalize_email(*valid, rc.fraud.gmail_style_domains);
-  if (email == normalize_email(member->email, rc.fraud.gmail_style_domains)) {
+  if (email == normalize_email(member.email, rc.fraud.gmail_style_domains)) {
     return Status(ErrorCode::kReferralNotAllowed, "a member cannot invite their own email");
   }
-  LOYALTY_ASSIGN_OR_RETURN(ReferralCode code, code_of(s, program, rc, member->id, now));
+  LOYALTY_ASSIGN_OR_RETURN(ReferralCode code, code_of(s, program, rc, member.id, now));
   InvitationResult out;
-  out.invitation = ReferralInvitation{0, member->id, email, now};
+  out.invitation = ReferralInvitation{0, member.id, email, now};
   LOYALTY_ASSIGN_OR_RETURN(out.created, s.insert_referral_invitation(program.id, out.invitation));
   if (!out.created) return out;
   JsonWriter w;
   w.begin_object()
-      .field("member_id", format_id(member->id))
+      .field("member_id", format_id(member.id))
       .field("email", email)
       .field("code", code.code)
       .field("link", referral_link(rc, code.code))
-      .field("referrer_first_name", member->first_name)
+      .field("referrer_first_name", member.first_name)
       .field("occurred_at", format_rfc3339(now))
       .end_object();
   LOYALTY_RETURN_IF_ERROR(
-      s.append_outbox_event(program.id, member->id, "referral.invited", w.take(), now).status());
+      s.append_outbox_event(program.id, member.id, "referral.invited", w.take(), now).status());
   return out;
 }
 
 Result<Referral> review_referral(StoreSession& s, ProgramCache& programs, const ReviewReferral& c,
                                  Instant now) {
   LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, c.program_id));
-  LOYALTY_ASSIGN_OR_RETURN(auto config, referral_config(s, programs, program));
+  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
   LOYALTY_ASSIGN_OR_RETURN(auto found, s.find_referral(program.id, c.referral_id));
   if (!found) {
     return Status(ErrorCode::kNotFound, "referral " + format_id(c.referral_id) + " not found");
@@ -497,31 +493,22 @@ Result<Referral> review_referral(StoreSession& s, ProgramCache& programs, const 
 Result<Referral> attach_referral(StoreSession& s, ProgramCache& programs, const AttachReferral& c,
                                  Instant now) {
   LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, c.program_id));
-  LOYALTY_ASSIGN_OR_RETURN(auto config, referral_config(s, programs, program));
-  LOYALTY_ASSIGN_OR_RETURN(auto member, s.find_member(program.id, c.member_id));
-  if (!member)
-    return Status(ErrorCode::kNotFound, "member " + format_id(c.member_id) + " not found");
+  LOYALTY_ASSIGN_OR_RETURN(Member member, require_member(s, program.id, c.member_id));
   if (c.attach.code.empty()) {
     return Status(ErrorCode::kInvalidRequest, "referral_code: required");
   }
-  if (config->referrals.enabled) {
-    LOYALTY_RETURN_IF_ERROR(save_signals(s, program.id, member->id, c.attach.signals, now));
-  }
-  return attach_code(s, programs, program, config->referrals, *member, c.attach.code,
+  LOYALTY_ASSIGN_OR_RETURN(auto config,
+                           config_for_attach(s, programs, program, member.id, c.attach, now));
+  return attach_code(s, programs, program, config->referrals, member, c.attach.code,
                      /*at_enrollment=*/false, now);
 }
 
 Status referrals_on_enrollment(StoreSession& s, ProgramCache& programs, const Program& program,
                                const Member& member, const ReferralAttach& attach, Instant now) {
-  LOYALTY_ASSIGN_OR_RETURN(auto config, referral_config(s, programs, program));
+  LOYALTY_ASSIGN_OR_RETURN(auto config,
+                           config_for_attach(s, programs, program, member.id, attach, now));
+  if (!config) return {};
   const ReferralConfig& rc = config->referrals;
-  if (!rc.enabled) {
-    if (!attach.code.empty()) {
-      return Status(ErrorCode::kReferralNotAllowed, "the program has no referrals");
-    }
-    return {};
-  }
-  LOYALTY_RETURN_IF_ERROR(save_signals(s, program.id, member.id, attach.signals, now));
   if (!attach.code.empty()) {
     return attach_code(s, programs, program, rc, member, attach.code, /*at_enrollment=*/true, now,
                        &attach.signals)
@@ -546,24 +533,18 @@ Status referrals_on_enrollment(StoreSession& s, ProgramCache& programs, const Pr
 Status referrals_before_order(StoreSession& s, ProgramCache& programs, const Program& program,
                               const Member& member, const ReferralAttach& attach, Instant now) {
   if (attach.empty()) return {};
-  LOYALTY_ASSIGN_OR_RETURN(auto config, referral_config(s, programs, program));
-  const ReferralConfig& rc = config->referrals;
-  if (!rc.enabled) {
-    if (!attach.code.empty()) {
-      return Status(ErrorCode::kReferralNotAllowed, "the program has no referrals");
-    }
-    return {};
-  }
-  LOYALTY_RETURN_IF_ERROR(save_signals(s, program.id, member.id, attach.signals, now));
-  if (attach.code.empty()) return {};
-  return attach_code(s, programs, program, rc, member, attach.code, /*at_enrollment=*/false, now)
+  LOYALTY_ASSIGN_OR_RETURN(auto config,
+                           config_for_attach(s, programs, program, member.id, attach, now));
+  if (!config || attach.code.empty()) return {};
+  return attach_code(s, programs, program, config->referrals, member, attach.code,
+                     /*at_enrollment=*/false, now)
       .status();
 }
 
 Status referrals_after_order(StoreSession& s, ProgramCache& programs, const Program& program,
                              const Order& order, Instant now) {
   if (!order.member_id.valid()) return {};
-  LOYALTY_ASSIGN_OR_RETURN(auto config, referral_config(s, programs, program));
+  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
   const ReferralConfig& rc = config->referrals;
   if (!rc.enabled) return {};
   LOYALTY_ASSIGN_OR_RETURN(auto found, s.find_referral_of_referee(program.id, order.member_id));
@@ -613,7 +594,7 @@ Status referrals_after_order(StoreSession& s, ProgramCache& programs, const Prog
 Result<JobStepResult> run_referral_job(StoreSession& s, ProgramCache& programs,
                                        const RunProgramJob& job, Instant now) {
   LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, job.program_id));
-  LOYALTY_ASSIGN_OR_RETURN(auto config, referral_config(s, programs, program));
+  LOYALTY_ASSIGN_OR_RETURN(auto config, programs.get_config(s, program.id));
   JobStepResult result;
   if (!config->referrals.enabled) {
     result.complete = true;

@@ -1,7 +1,5 @@
 #include "engine/reward_commands.h"
 
-#include <openssl/rand.h>
-
 #include <array>
 #include <map>
 #include <mutex>
@@ -158,15 +156,11 @@ Result<std::vector<RewardOffer>> evaluate_offers(const OfferInputs& in, Instant 
 Result<std::string> draw_coupon_code(RewardStore& rewards, std::string_view prefix,
                                      std::string* hash) {
   for (int attempt = 0; attempt < kMaxCodeDraws; ++attempt) {
-    std::optional<std::string> code;
-    while (!code) {
-      std::array<uint8_t, 32> random{};
-      LOYALTY_ASSERT(RAND_bytes(random.data(), static_cast<int>(random.size())) == 1);
-      code = coupon_code_from_random(prefix, random);
-    }
-    *hash = sha256_hex(*normalize_coupon_code(*code));
+    std::string code = draw_random_text(
+        [&](std::span<const uint8_t> random) { return coupon_code_from_random(prefix, random); });
+    *hash = sha256_hex(*normalize_coupon_code(code));
     LOYALTY_ASSIGN_OR_RETURN(auto existing, rewards.find_coupon_by_hash(*hash));
-    if (!existing) return *code;
+    if (!existing) return code;
   }
   return Status(ErrorCode::kInternal,
                 "no unused coupon code after " + std::to_string(kMaxCodeDraws) + " draws");

@@ -99,6 +99,11 @@ Result<JsonObject> parse_object(std::string_view body,
   return JsonObject::from_element(root, "", allowed);
 }
 
+Result<JsonObject> parse_optional_object(std::string_view body,
+                                         std::initializer_list<std::string_view> allowed) {
+  return parse_object(body.empty() ? std::string_view("{}") : body, allowed);
+}
+
 Result<JsonObject> JsonObject::from_element(element e, std::string path,
                                             std::initializer_list<std::string_view> allowed) {
   simdjson::dom::object object;

@@ -78,6 +78,9 @@ class JsonObject {
 // whose keys are in `allowed`.
 Result<JsonObject> parse_object(std::string_view body,
                                 std::initializer_list<std::string_view> allowed);
+// The same for an action whose body may be left out: an empty body is `{}`.
+Result<JsonObject> parse_optional_object(std::string_view body,
+                                         std::initializer_list<std::string_view> allowed);
 // Parses `body` with the calling thread's parser: any JSON value.
 Result<simdjson::dom::element> parse_json(std::string_view body);
 
