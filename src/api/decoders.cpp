@@ -308,13 +308,21 @@ Result<engine::CreateApiKey> decode_create_api_key(std::string_view body, Progra
 }
 
 Result<engine::EnrollMember> decode_enroll_member(std::string_view body, ProgramId program) {
-  std::initializer_list<std::string_view> allowed = {
-      "external_id",        "email",      "first_name",        "last_name",
-      "birthday",           "attributes", "marketing_consent", kReferralCodeField,
-      kReferralSignalsField};
+  std::initializer_list<std::string_view> allowed = {"external_id",
+                                                     "email",
+                                                     "first_name",
+                                                     "last_name",
+                                                     "birthday",
+                                                     "attributes",
+                                                     "marketing_consent",
+                                                     kReferralCodeField,
+                                                     kReferralSignalsField,
+                                                     "gift_token"};
   LOYALTY_ASSIGN_OR_RETURN(JsonObject o, http::parse_object(body, allowed));
   engine::EnrollMember command;
   LOYALTY_ASSIGN_OR_RETURN(command.referral, decode_referral_attach(o));
+  LOYALTY_ASSIGN_OR_RETURN(auto gift_token, o.optional_string("gift_token", 64, 1));
+  command.gift_token = gift_token.value_or("");
   Member& m = command.member;
   m.program_id = program;
   LOYALTY_ASSIGN_OR_RETURN(m.external_id, o.required_string("external_id", kMaxExternalIdLength));

@@ -101,6 +101,13 @@ http::Router build_router() {
       {"POST", "/v1/gift-cards/holds/{id}:capture", kKey, "orders:write", capture_gift_card_hold},
       {"POST", "/v1/gift-cards/holds/{id}:release", kKey, "orders:write", release_gift_card_hold},
       {"GET", "/v1/gift-cards/{id}", kKey, "orders:read", get_gift_card},
+      // Gifting (docs/gifting.md). Tokens only in bodies; "{id}:cancel".
+      {"POST", "/v1/members/{id}/gifts", kKey, "ledger:write", send_gift},
+      {"GET", "/v1/members/{id}/gifts", kKey, "ledger:read", list_member_gifts},
+      {"POST", "/v1/gifts:claim", kKey, "ledger:write", claim_gift},
+      {"POST", "/v1/gifts:lookup", kKey, "members:read", lookup_gift},
+      {"GET", "/v1/gifts/{id}", kKey, "ledger:read", get_gift},
+      {"POST", "/v1/gifts/{id}", kKey, "ledger:write", gift_action},
       // Operations and documentation.
       {"GET", "/healthz", kNone, "", healthz},
       {"GET", "/readyz", kNone, "", readyz},

@@ -98,6 +98,14 @@ void capture_gift_card_hold(http::RequestContext& ctx, const http::Responder& re
 void release_gift_card_hold(http::RequestContext& ctx, const http::Responder& respond);
 void get_gift_card(http::RequestContext& ctx, const http::Responder& respond);
 
+// Gifting (api/gifts.cpp, docs/gifting.md).
+void send_gift(http::RequestContext& ctx, const http::Responder& respond);
+void list_member_gifts(http::RequestContext& ctx, const http::Responder& respond);
+void get_gift(http::RequestContext& ctx, const http::Responder& respond);
+void gift_action(http::RequestContext& ctx, const http::Responder& respond);
+void claim_gift(http::RequestContext& ctx, const http::Responder& respond);
+void lookup_gift(http::RequestContext& ctx, const http::Responder& respond);
+
 void healthz(http::RequestContext& ctx, const http::Responder& respond);
 void readyz(http::RequestContext& ctx, const http::Responder& respond);
 void metrics(http::RequestContext& ctx, const http::Responder& respond);

@@ -5,7 +5,8 @@
 //   loyaltyd verify  --db URL
 //   loyaltyd migrate --db URL
 //   loyaltyd jobs run --db URL
-//       [--job vesting|expiry|birthdays|anniversaries|tiers|holds|paid_memberships|referrals|all]
+//       [--job
+//       vesting|expiry|birthdays|anniversaries|tiers|holds|paid_memberships|referrals|gifts|all]
 //   loyaltyd config validate FILE [--currency USD] [--timezone UTC]
 //   loyaltyd import orders FILE --db URL --program ID [--format csv|ndjson|cdnow]
 //            [--create-members] [--skip-invalid] [--quiet] [--as-of T] [--batch-size N]
@@ -63,7 +64,7 @@ int main(int argc, char** argv) {
   jobs_run
       ->add_option("--job", job,
                    "vesting, expiry, birthdays, anniversaries, tiers, holds, "
-                   "paid_memberships, referrals or all")
+                   "paid_memberships, referrals, gifts or all")
       ->default_val("all");
 
   loyalty::cli::ConfigValidateOptions config_validate;

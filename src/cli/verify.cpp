@@ -5,6 +5,7 @@
 
 #include "domain/ledger.h"
 #include "store/gift_cards_store.h"
+#include "store/gifts_store.h"
 
 namespace loyalty::cli {
 namespace {
@@ -215,6 +216,25 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
               " points but its lots hold " + std::to_string(hold_lot_sums[hold]));
     }
   }
+  // Gifts of points on their way sit in the giver's held account too, and
+  // what each took from the giver's lots adds up to its points (docs/gifting.md).
+  LOYALTY_RETURN_IF_ERROR(
+      db.query("SELECT program_id, id, giver_id, points, lots FROM gifts "
+               "WHERE kind = 'points' AND status = 'pending'",
+               {}, [&](const store::Row& r) {
+                 const std::string name = format_id(store::GiftId{r.get_int(1)});
+                 members[Key{r.get_int(0), r.get_int(2)}].open_holds += r.get_int(3);
+                 ++report.gifts;
+                 auto lots = store::decode_gift_lots(r.get_text(4));
+                 int64_t sum = 0;
+                 if (lots) {
+                   for (const store::GiftLot& l : *lots) sum += l.points.value;
+                 }
+                 if (!lots || sum != r.get_int(3)) {
+                   problem(name + ": holds " + std::to_string(r.get_int(3)) +
+                           " points but its lots hold " + std::to_string(sum));
+                 }
+               }));
   LOYALTY_RETURN_IF_ERROR(verify_gift_cards(db, report, problem));
   std::unordered_map<int64_t, LotState> lots;  // lot ids are unique store-wide
   std::map<Key, int64_t> lot_program;
@@ -345,7 +365,7 @@ Result<VerifyReport> verify_store(store::StoreSession& s) {
     }
     if (computed.held.value != m.open_holds) {
       problem(name + ": held " + std::to_string(computed.held.value) +
-              " differs from its open holds " + std::to_string(m.open_holds));
+              " differs from its open holds and pending gifts " + std::to_string(m.open_holds));
     }
     if (computed.available.value != m.lots_available + m.deficit) {
       problem(name + ": available " + std::to_string(computed.available.value) +
@@ -386,7 +406,8 @@ std::string format_report(const VerifyReport& r) {
                     std::to_string(r.members) + " members, " + std::to_string(r.postings) +
                     " postings, " + std::to_string(r.entries) + " entries, " +
                     std::to_string(r.lots) + " lots, " + std::to_string(r.holds) + " holds, " +
-                    std::to_string(r.gift_cards) + " gift cards\n";
+                    std::to_string(r.gift_cards) + " gift cards, " + std::to_string(r.gifts) +
+                    " gifts on their way\n";
   if (r.problems.empty()) {
     out +=
         "OK: every posting sums to zero; balances and lots equal the postings; no forbidden "

@@ -28,6 +28,7 @@ struct VerifyReport {
   int64_t lots = 0;
   int64_t holds = 0;  // checkout holds (their points and lots are checked too)
   int64_t gift_cards = 0;
+  int64_t gifts = 0;                  // pending gifts of points (held like checkout holds)
   std::vector<std::string> problems;  // empty = every invariant holds
   bool truncated = false;             // more problems than kMaxReportedProblems
 };

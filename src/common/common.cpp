@@ -88,6 +88,14 @@ const char* error_code_name(ErrorCode code) {
       return "gift_card_not_usable";
     case ErrorCode::kInsufficientBalance:
       return "insufficient_balance";
+    case ErrorCode::kGiftNotAllowed:
+      return "gift_not_allowed";
+    case ErrorCode::kGiftToSelf:
+      return "gift_to_self";
+    case ErrorCode::kGiftLimitReached:
+      return "gift_limit_reached";
+    case ErrorCode::kGiftNotClaimable:
+      return "gift_not_claimable";
     case ErrorCode::kUnavailable:
       return "unavailable";
     case ErrorCode::kRetryable:

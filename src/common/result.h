@@ -58,6 +58,10 @@ enum class ErrorCode {
   kGiftCardRejected,        // no gift card has this code, or its PIN is wrong
   kGiftCardNotUsable,       // a gift card not activated yet, disabled or expired
   kInsufficientBalance,     // a gift card's balance is below the amount
+  kGiftNotAllowed,          // gifting off, a gift below/above the program's amounts, not giftable
+  kGiftToSelf,              // a gift to the giver's own email, or claimed by the giver
+  kGiftLimitReached,        // the giver's gifts or gifted points of the period
+  kGiftNotClaimable,        // a gift claimed, returned or cancelled already
   // Infrastructure.
   kUnavailable,  // draining, queue full, store busy: retry later
   kRetryable,    // serialization failure / deadlock: the batch is retried

@@ -30,9 +30,9 @@ namespace {
 
 using KeyList = std::vector<std::string_view>;
 
-const KeyList kTopKeys = {"$schema",   "earning",  "expiry",         "earn_rules",
-                          "tiers",     "rewards",  "campaigns",      "challenges",
-                          "referrals", "checkout", "paid_membership"};
+const KeyList kTopKeys = {"$schema",   "earning",  "expiry",          "earn_rules",
+                          "tiers",     "rewards",  "campaigns",       "challenges",
+                          "referrals", "checkout", "paid_membership", "gifting"};
 const KeyList kPaidMembershipKeys = {"reminder_days", "plans"};
 const KeyList kPaidPlanKeys = {"id", "name", "price", "period", "grace_days", "grants"};
 const KeyList kPaidGrantKeys = {"tier", "benefits"};
@@ -1622,6 +1622,12 @@ ConfigParseResult DocumentParser::run() {
           error_at(issue.path, issue.offset, std::move(issue.message));
         }
       }
+      // Gifting (domain/gifting.h).
+      if (auto v = f->value("gifting")) {
+        for (ConfigIssue& issue : parse_gifting(*v, &config.gifting)) {
+          error_at(issue.path, issue.offset, std::move(issue.message));
+        }
+      }
       // The rewards catalog's model (domain/rewards.h), after the tiers it names.
       if (auto v = f->value("rewards"); v && v->IsSequence()) {
         RewardParseContext rctx{ctx_.currency_exponent, {}};
@@ -1866,6 +1872,9 @@ std::string config_to_json(const ProgramConfig& c, const ConfigContext& ctx) {
         .field("max_order_share_percent", k.max_order_share_percent)
         .field("hold_minutes", k.hold_minutes)
         .end_object();
+  }
+  if (c.gifting != GiftingConfig{}) {  // absent when never written: canonical forms stay
+    w.field_raw("gifting", gifting_json(c.gifting));
   }
   w.end_object();
   return w.take();

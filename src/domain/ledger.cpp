@@ -65,12 +65,14 @@ const char* to_string(PostingKind k) {
       return "hold_release";
     case PostingKind::kHoldRefund:
       return "hold_refund";
+    case PostingKind::kGiftClaim:
+      return "gift_claim";
   }
   return "?";
 }
 
 std::optional<PostingKind> parse_posting_kind(std::string_view s) {
-  for (int i = 0; i <= static_cast<int>(PostingKind::kHoldRefund); ++i) {
+  for (int i = 0; i <= static_cast<int>(PostingKind::kGiftClaim); ++i) {
     auto k = static_cast<PostingKind>(i);
     if (s == to_string(k)) return k;
   }
@@ -416,6 +418,26 @@ bool allow_deficit(const Program& program) {
   return program.negative_balance == NegativeBalancePolicy::kAllow;
 }
 
+// Points a member receives from another (a transfer, a gift), one new
+// available lot per distinct expiry. A debt of the receiver is paid with them
+// in consumption order: soonest expiry first, points that never expire (first
+// in the map) last.
+Status receive_by_expiry(Workspace& ws, MemberId receiver,
+                         const std::map<std::optional<Instant>, Points>& by_expiry) {
+  std::vector<std::pair<std::optional<Instant>, Points>> received(by_expiry.begin(),
+                                                                  by_expiry.end());
+  if (!received.empty() && !received.front().first) {
+    std::rotate(received.begin(), received.begin() + 1, received.end());
+  }
+  for (auto& [expires_at, pts] : received) {
+    int idx = ws.add_new_lot(NewLot{receiver, Points{0}, false, std::nullopt, expires_at});
+    LotRef ref{LotId{}, idx};
+    LOYALTY_RETURN_IF_ERROR(ws.add_entry(receiver, Account::kAvailable, ref, pts));
+    LOYALTY_RETURN_IF_ERROR(ws.settle_deficit(receiver, ref));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<LedgerPlan> plan_credit(const Program& program, const MemberLedger& member,
@@ -550,19 +572,7 @@ Result<LedgerPlan> plan_transfer(const Program& program, const MemberLedger& fro
   // The receiver's points keep the expiry they had: one new lot per distinct expiry.
   std::map<std::optional<Instant>, Points> by_expiry;
   for (auto& [lot, pts] : taken) by_expiry[lot->expires_at] += pts;
-  // A debt of the receiver is paid with them in consumption order: soonest
-  // expiry first, points that never expire (first in the map) last.
-  std::vector<std::pair<std::optional<Instant>, Points>> received(by_expiry.begin(),
-                                                                  by_expiry.end());
-  if (!received.empty() && !received.front().first) {
-    std::rotate(received.begin(), received.begin() + 1, received.end());
-  }
-  for (auto& [expires_at, pts] : received) {
-    int idx = ws.add_new_lot(NewLot{t, Points{0}, false, std::nullopt, expires_at});
-    LotRef ref{LotId{}, idx};
-    LOYALTY_RETURN_IF_ERROR(ws.add_entry(t, Account::kAvailable, ref, pts));
-    LOYALTY_RETURN_IF_ERROR(ws.settle_deficit(t, ref));
-  }
+  LOYALTY_RETURN_IF_ERROR(receive_by_expiry(ws, t, by_expiry));
   Posting posting = base_posting(program, f, PostingKind::kTransfer, now);
   posting.counterparty = t;
   posting.reason = request.reason;
@@ -578,7 +588,7 @@ Result<LedgerPlan> plan_reversal(const Program& program, const Posting& original
   if (original.kind == PostingKind::kReversal || original.kind == PostingKind::kVesting ||
       original.kind == PostingKind::kExpiry || original.kind == PostingKind::kHold ||
       original.kind == PostingKind::kHoldCapture || original.kind == PostingKind::kHoldRelease ||
-      original.kind == PostingKind::kHoldRefund) {
+      original.kind == PostingKind::kHoldRefund || original.kind == PostingKind::kGiftClaim) {
     return Status(ErrorCode::kNotReversible,
                   std::string("a ") + to_string(original.kind) +
                       " posting cannot be reversed; post an adjustment instead");
@@ -878,7 +888,7 @@ Result<HoldPlan> plan_hold(const Program& program, const MemberLedger& member,
   LOYALTY_RETURN_IF_ERROR(ws.add_entry(m, Account::kHeld, LotRef{}, request.points));
   Posting p = base_posting(program, m, PostingKind::kHold, now);
   p.reason = request.reason;
-  p.source = "checkout";
+  p.source = request.source;
   p.actor = request.actor;
   p.order = request.order;
   HoldPlan out;
@@ -937,9 +947,49 @@ Result<HoldReturnPlan> plan_hold_return(const Program& program, const MemberLedg
   }
   Posting p = base_posting(program, m, request.kind, now);
   p.reason = request.reason;
-  p.source = "checkout";
+  p.source = request.source;
   p.actor = request.actor;
   p.order = request.order;
+  LOYALTY_ASSIGN_OR_RETURN(out.plan, ws.finish(std::move(p)));
+  return out;
+}
+
+Result<GiftClaimPlan> plan_gift_claim(const Program& program, const MemberLedger& giver,
+                                      const MemberLedger& recipient,
+                                      const GiftClaimRequest& request, Instant now) {
+  LOYALTY_RETURN_IF_ERROR(check_text(request.reason, kMaxReasonLength, "reason"));
+  if (giver.member.id == recipient.member.id) {
+    return Status(ErrorCode::kTransferToSelf, "a member cannot receive their own gift");
+  }
+  LOYALTY_RETURN_IF_ERROR(require_active(recipient.member));
+  Workspace ws(program, now);
+  ws.add_member(giver);
+  ws.add_member(recipient);
+  MemberId g = giver.member.id;
+  MemberId r = recipient.member.id;
+  GiftClaimPlan out;
+  std::map<std::optional<Instant>, Points> by_expiry;
+  Points total{0};
+  for (const GiftShare& share : request.shares) {
+    LOYALTY_ASSERT(share.points.value > 0);
+    total += share.points;
+    if (share.expires_at && *share.expires_at <= now) {
+      out.expired += share.points;
+    } else {
+      by_expiry[share.expires_at] += share.points;
+      out.delivered += share.points;
+    }
+  }
+  LOYALTY_RETURN_IF_ERROR(ws.add_entry(g, Account::kHeld, LotRef{}, -total));
+  LOYALTY_RETURN_IF_ERROR(ws.add_entry(g, Account::kExpiry, LotRef{}, out.expired));
+  LOYALTY_RETURN_IF_ERROR(ws.add_entry(g, Account::kTransfer, LotRef{}, out.delivered));
+  LOYALTY_RETURN_IF_ERROR(ws.add_entry(r, Account::kTransfer, LotRef{}, -out.delivered));
+  LOYALTY_RETURN_IF_ERROR(receive_by_expiry(ws, r, by_expiry));
+  Posting p = base_posting(program, g, PostingKind::kGiftClaim, now);
+  p.counterparty = r;
+  p.reason = request.reason;
+  p.source = "gift";
+  p.actor = request.actor;
   LOYALTY_ASSIGN_OR_RETURN(out.plan, ws.finish(std::move(p)));
   return out;
 }

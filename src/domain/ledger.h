@@ -49,7 +49,9 @@ inline bool is_member_balance_account(Account a) {
 }
 
 // kClawback: points an order refund or cancellation takes back (domain/order.h).
-// kHold .. kHoldRefund: points at checkout (plan_hold, plan_hold_return).
+// kHold .. kHoldRefund: points at checkout (plan_hold, plan_hold_return), also
+// gifts of points on their way (sent = kHold, returned = kHoldRelease).
+// kGiftClaim: a gift of points claimed by its recipient (plan_gift_claim).
 enum class PostingKind {
   kCredit,
   kDebit,
@@ -63,6 +65,7 @@ enum class PostingKind {
   kHoldCapture,
   kHoldRelease,
   kHoldRefund,
+  kGiftClaim,
 };
 const char* to_string(PostingKind k);
 std::optional<PostingKind> parse_posting_kind(std::string_view s);
@@ -315,7 +318,8 @@ struct HoldRequest {
   Points points;
   std::string reason;
   std::string actor;
-  OrderId order;  // the order it pays for, when known
+  OrderId order;                    // the order it pays for, when known
+  std::string source = "checkout";  // "gift" for a gift of points
 };
 
 struct HoldPlan {
@@ -347,6 +351,7 @@ struct HoldReturnRequest {
   std::string reason;
   std::string actor;
   OrderId order;
+  std::string source = "checkout";
 };
 struct HoldReturnPlan {
   LedgerPlan plan;
@@ -355,5 +360,34 @@ struct HoldReturnPlan {
 };
 Result<HoldReturnPlan> plan_hold_return(const Program& program, const MemberLedger& member,
                                         const HoldReturnRequest& request, Instant now);
+
+// ---- Gifts of points (docs/gifting.md) ----
+
+// Points a gift took from one of the giver's lots, with that lot's expiry.
+struct GiftShare {
+  Points points;
+  std::optional<Instant> expires_at;
+  friend bool operator==(const GiftShare&, const GiftShare&) = default;
+};
+struct GiftClaimRequest {
+  std::vector<GiftShare> shares;  // everything the gift holds (the giver's `held`)
+  std::string reason;
+  std::string actor;
+};
+struct GiftClaimPlan {
+  LedgerPlan plan;
+  Points delivered;  // to the recipient
+  Points expired;    // expired on the way (their lot's expiry passed): the giver's expiry
+};
+// Delivers a gift the giver's `held` account holds: giver held -all, giver
+// transfer +delivered, recipient transfer -delivered, recipient available
+// +delivered in one new lot per distinct expiry (points keep the expiry they
+// had, as in a transfer; a debt of the recipient is paid first). A share whose
+// expiry is at or before now goes to the giver's expiry account instead.
+// Needs neither member's lots. kMemberBlocked for a blocked recipient;
+// kTransferToSelf when both are the same member.
+Result<GiftClaimPlan> plan_gift_claim(const Program& program, const MemberLedger& giver,
+                                      const MemberLedger& recipient,
+                                      const GiftClaimRequest& request, Instant now);
 
 }  // namespace loyalty

@@ -23,6 +23,8 @@
 
 #include "common/time.h"
 #include "domain/checkout_points.h"
+#include "domain/gifting.h"
+#include "domain/periods.h"
 #include "domain/referrals.h"
 #include "domain/rewards.h"
 
@@ -124,8 +126,6 @@ enum class EarnKind {
   // "formula": points = the integer value of the `formula` expression.
   kFormula,
 };
-
-enum class CapPeriod { kDay, kWeek, kMonth, kYear, kLifetime };  // calendar, program tz
 
 // A limit on how often a rule awards, per member or for the whole program.
 struct EarnCap {
@@ -309,6 +309,8 @@ struct ProgramConfig {
   // slot's canonical JSON.
   ReferralConfig referrals;
   std::string referrals_json = "{}";
+  // Gifting (domain/gifting.h, docs/gifting.md); disabled when absent.
+  GiftingConfig gifting;
   friend bool operator==(const ProgramConfig&, const ProgramConfig&) = default;
 };
 

@@ -203,8 +203,9 @@ Status validate_member(const Member& m) {
 }  // namespace
 
 Result<MemberLedger> caught_up_ledger(StoreSession& s, ProgramCache& programs, ProgramId program_id,
-                                      MemberId member_id, Instant now) {
-  LOYALTY_ASSIGN_OR_RETURN(auto ctx, prepare_member(s, programs, program_id, member_id, now));
+                                      MemberId member_id, Instant now, bool with_lots) {
+  LOYALTY_ASSIGN_OR_RETURN(auto ctx,
+                           prepare_member(s, programs, program_id, member_id, now, with_lots));
   return std::move(ctx.ledger);
 }
 
@@ -348,6 +349,7 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           OUTCOME_ASSIGN_OR_RETURN(Member m, enroll_member(s, programs_, c.member, now));
           OUTCOME_ASSIGN_OR_RETURN(Program p, programs_.get(s, m.program_id));
           OUTCOME_RETURN_IF_ERROR(referrals_on_enrollment(s, programs_, p, m, c.referral, now));
+          OUTCOME_RETURN_IF_ERROR(gifts_on_enrollment(s, programs_, p, m, c.gift_token, now));
           return success(std::move(m));
         } else if constexpr (std::is_same_v<T, UpdateMember>) {
           OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, c.program_id, c.member_id));
@@ -448,7 +450,7 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           for (const auto& [program, ids] : claimed_by_program) {
             OUTCOME_ASSIGN_OR_RETURN(auto read, s.open_lots_of_members(program, ids));
             for (const MemberId& id : ids) lots[{program, id}];
-            for (Lot& lot : read) lots[{program, lot.member}].push_back(std::move(lot));
+            for (const Lot& lot : read) lots[{program, lot.member}].push_back(lot);
           }
           for (const store::DueMember& due : members) {
             OUTCOME_ASSIGN_OR_RETURN(Program p, programs_.get(s, due.program_id));
@@ -553,6 +555,15 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           return success(std::move(r));
         } else if constexpr (std::is_same_v<T, ReleaseGiftCardHold>) {
           OUTCOME_ASSIGN_OR_RETURN(GiftCardHoldResult r, release_gift_card_hold(s, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, SendGift>) {
+          OUTCOME_ASSIGN_OR_RETURN(GiftResult r, send_gift(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, ClaimGift>) {
+          OUTCOME_ASSIGN_OR_RETURN(GiftResult r, claim_gift(s, programs_, c, now));
+          return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, CancelGift>) {
+          OUTCOME_ASSIGN_OR_RETURN(GiftResult r, cancel_gift(s, programs_, c, now));
           return success(std::move(r));
         } else if constexpr (std::is_same_v<T, ClaimGuestOrders>) {
           OUTCOME_ASSIGN_OR_RETURN(Member m, require_member(s, c.program_id, c.member_id));

@@ -43,6 +43,7 @@
 #include "engine/checkout_commands.h"
 #include "engine/earning_commands.h"
 #include "engine/gift_card_commands.h"
+#include "engine/gift_commands.h"
 #include "engine/paid_membership_commands.h"
 #include "engine/referral_commands.h"
 #include "engine/reward_commands.h"
@@ -98,6 +99,8 @@ struct EnrollMember {
   Member member;  // program_id set; id, status and timestamps are assigned
   // A referral code and the shop's hashes (docs/referrals.md); may be empty.
   ReferralAttach referral;
+  // The claim token of a gift to the new member (docs/gifting.md); may be empty.
+  std::string gift_token;
 };
 
 struct MemberPatch {
@@ -162,7 +165,8 @@ enum class ProgramJob {
   kExpiryWarnings,
   kTiers,
   kPaidMemberships,
-  kReferrals
+  kReferrals,
+  kGifts
 };
 const char* to_string(ProgramJob job);
 struct RunProgramJob {
@@ -254,14 +258,16 @@ struct ImportOrders {
   bool create_members = false;
 };
 
-using CommandBody = std::variant<
-    CreateProgram, UpdateProgram, CreateApiKey, RevokeApiKey, EnrollMember, UpdateMember,
-    SetMemberStatus, Credit, Debit, Adjust, Transfer, Reverse, CatchUp, RunProgramJob, PutConfig,
-    CreateOrder, UpdateOrderStatus, RefundOrder, ClaimGuestOrders, RecordEvent, ImportOrders,
-    SetMemberTier, HoldPoints, CaptureHold, ReleaseHold, ReleaseExpiredHolds, Redeem,
-    CancelRedemption, ConsumeCoupon, RecordPaidPayment, CancelPaidMembership, EnsureReferralCode,
-    InviteReferral, ReviewReferral, AttachReferral, IssueGiftCard, ImportPhysicalCards,
-    ActivateGiftCard, CheckGiftCard, HoldGiftCard, CaptureGiftCardHold, ReleaseGiftCardHold>;
+using CommandBody =
+    std::variant<CreateProgram, UpdateProgram, CreateApiKey, RevokeApiKey, EnrollMember,
+                 UpdateMember, SetMemberStatus, Credit, Debit, Adjust, Transfer, Reverse, CatchUp,
+                 RunProgramJob, PutConfig, CreateOrder, UpdateOrderStatus, RefundOrder,
+                 ClaimGuestOrders, RecordEvent, ImportOrders, SetMemberTier, HoldPoints,
+                 CaptureHold, ReleaseHold, ReleaseExpiredHolds, Redeem, CancelRedemption,
+                 ConsumeCoupon, RecordPaidPayment, CancelPaidMembership, EnsureReferralCode,
+                 InviteReferral, ReviewReferral, AttachReferral, IssueGiftCard, ImportPhysicalCards,
+                 ActivateGiftCard, CheckGiftCard, HoldGiftCard, CaptureGiftCardHold,
+                 ReleaseGiftCardHold, SendGift, ClaimGift, CancelGift>;
 
 // ---- Outcomes ----
 
@@ -313,7 +319,7 @@ using OutcomeValue =
                  ClaimResult, EventRecorded, ImportResult, MemberTierView, HoldResult,
                  ReleaseExpiredResult, RedemptionResult, CouponUse, PaidMembershipView,
                  ReferralCodeView, InvitationResult, Referral, GiftCardIssued, GiftCardsImported,
-                 GiftCardView, GiftCardHoldResult>;
+                 GiftCardView, GiftCardHoldResult, GiftResult>;
 
 struct Outcome {
   static Outcome failed(Status status) {

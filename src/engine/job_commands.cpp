@@ -28,6 +28,8 @@ std::string_view job_name(ProgramJob job) {
       return kPaidMembershipsJob;
     case ProgramJob::kReferrals:
       return kReferralsJob;
+    case ProgramJob::kGifts:
+      return kGiftsJob;
   }
   return "?";
 }
@@ -207,6 +209,7 @@ Result<JobStepResult> run_program_job(StoreSession& s, ProgramCache& programs,
     return run_paid_membership_job(s, programs, job, now);
   }
   if (job.job == ProgramJob::kReferrals) return run_referral_job(s, programs, job, now);
+  if (job.job == ProgramJob::kGifts) return run_gift_job(s, programs, job, now);
   LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, job.program_id));
   LOYALTY_ASSIGN_OR_RETURN(auto config_ptr, programs.get_config(s, program.id));
   const ProgramConfig& config = *config_ptr;

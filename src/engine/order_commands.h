@@ -29,8 +29,10 @@ inline constexpr int kMaxClaimedOrdersPerClaim = 100;
 
 // The member's ledger with its lots after catching up due vesting and expiry
 // (commands.cpp: the path every member command takes).
+// with_lots = false: only what plans that add points need (lots_loaded false).
 Result<MemberLedger> caught_up_ledger(store::StoreSession& s, ProgramCache& programs,
-                                      ProgramId program_id, MemberId member_id, Instant now);
+                                      ProgramId program_id, MemberId member_id, Instant now,
+                                      bool with_lots = true);
 // The member, or kNotFound "member <id> not found" (commands.cpp).
 Result<Member> require_member(store::StoreSession& s, ProgramId program, MemberId id);
 

@@ -152,20 +152,6 @@ Result<std::vector<RewardOffer>> evaluate_offers(const OfferInputs& in, Instant 
   return out;
 }
 
-// A fresh code not used by any coupon: drawn from the CSPRNG.
-Result<std::string> draw_coupon_code(RewardStore& rewards, std::string_view prefix,
-                                     std::string* hash) {
-  for (int attempt = 0; attempt < kMaxCodeDraws; ++attempt) {
-    std::string code = draw_random_text(
-        [&](std::span<const uint8_t> random) { return coupon_code_from_random(prefix, random); });
-    *hash = sha256_hex(*normalize_coupon_code(code));
-    LOYALTY_ASSIGN_OR_RETURN(auto existing, rewards.find_coupon_by_hash(*hash));
-    if (!existing) return code;
-  }
-  return Status(ErrorCode::kInternal,
-                "no unused coupon code after " + std::to_string(kMaxCodeDraws) + " draws");
-}
-
 std::string redemption_payload(const Redemption& r, const std::optional<Coupon>& coupon,
                                std::string_view currency, PostingId posting) {
   JsonWriter w;
@@ -209,6 +195,10 @@ Status usable(const Coupon& c, Instant now) {
     return Status(ErrorCode::kCouponNotUsable,
                   "the coupon was already consumed by order '" + c.order_ref + "'");
   }
+  if (c.status == CouponStatus::kGifted) {
+    return Status(ErrorCode::kCouponNotUsable,
+                  "the coupon was gifted: it is usable again only if the gift comes back");
+  }
   if (c.expires_at && now >= *c.expires_at) {
     return Status(ErrorCode::kCouponNotUsable,
                   "the coupon expired at " + format_rfc3339(*c.expires_at));
@@ -225,6 +215,19 @@ Result<CouponDiscount> discount_for(const Coupon& c, const Cart& cart) {
 }
 
 }  // namespace
+
+Result<std::string> draw_coupon_code(RewardStore& rewards, std::string_view prefix,
+                                     std::string* hash) {
+  for (int attempt = 0; attempt < kMaxCodeDraws; ++attempt) {
+    std::string code = draw_random_text(
+        [&](std::span<const uint8_t> random) { return coupon_code_from_random(prefix, random); });
+    *hash = sha256_hex(*normalize_coupon_code(code));
+    LOYALTY_ASSIGN_OR_RETURN(auto existing, rewards.find_coupon_by_hash(*hash));
+    if (!existing) return code;
+  }
+  return Status(ErrorCode::kInternal,
+                "no unused coupon code after " + std::to_string(kMaxCodeDraws) + " draws");
+}
 
 Result<RedemptionResult> redeem_reward(StoreSession& s, ProgramCache& programs, const Redeem& c,
                                        Instant now) {
@@ -376,6 +379,11 @@ Result<RedemptionResult> cancel_redemption(StoreSession& s, ProgramCache& progra
       return Status(ErrorCode::kNotCancellable, "the coupon of redemption " + format_id(r.id) +
                                                     " was used by order '" + coupon->order_ref +
                                                     "'");
+    }
+    if (coupon->status == CouponStatus::kGifted || coupon->member_id != r.member_id) {
+      return Status(ErrorCode::kNotCancellable,
+                    "the coupon of redemption " + format_id(r.id) +
+                        " was gifted; cancel the gift first, or it belongs to its recipient");
     }
     const CouponStatus from = coupon->status;
     coupon->status = CouponStatus::kCancelled;

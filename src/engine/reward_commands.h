@@ -84,6 +84,11 @@ Result<CouponUse> consume_coupon(store::StoreSession& s, ProgramCache& programs,
 Status release_order_coupons(store::StoreSession& s, ProgramId program, std::string_view order_ref,
                              Instant now);
 
+// A fresh coupon code, "PREFIX-..." from the CSPRNG, that no coupon has; its
+// digest in *hash. kInternal when every draw collided.
+Result<std::string> draw_coupon_code(store::RewardStore& rewards, std::string_view prefix,
+                                     std::string* hash);
+
 // Reverses a posting (the Reverse command; defined in commands.cpp).
 Result<Posting> reverse_posting(store::StoreSession& s, ProgramCache& programs, const Reverse& c,
                                 Instant now);

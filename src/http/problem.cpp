@@ -12,7 +12,7 @@ namespace loyalty::http {
 namespace {
 
 // Indexed by ErrorCode; the order must follow the enum (checked in problem_type).
-constexpr std::array<ProblemType, 43> kCodeProblems = {{
+constexpr std::array<ProblemType, 47> kCodeProblems = {{
     {200, "ok", "OK", "Not an error."},
     {400, "invalid-request", "Invalid request",
      "The request is malformed: invalid JSON, a field of the wrong type, an unknown field, a "
@@ -119,6 +119,19 @@ constexpr std::array<ProblemType, 43> kCodeProblems = {{
      "The gift card is not activated yet, was disabled, or expired. The detail says which."},
     {422, "insufficient-balance", "Insufficient gift card balance",
      "The gift card's available balance (what is not held) is below the amount asked."},
+    {422, "gift-not-allowed", "Gift not allowed",
+     "The gift cannot be sent: the program has no gifting (or gifts points only), the points are "
+     "outside the program's smallest and largest gift, or the redemption has no unused coupon "
+     "to give (docs/gifting.md). Nothing was written."},
+    {422, "gift-to-self", "Gift to oneself",
+     "The recipient email is the giver's own (compared in lower case, Gmail-style dots and "
+     "+tags removed), or the giver tried to claim their own gift. Nothing was written."},
+    {422, "gift-limit-reached", "Gift limit reached",
+     "The giver reached the program's limit of gifts or gifted points for the period "
+     "(`gifting.limits`). Nothing was written."},
+    {409, "gift-not-claimable", "Gift not claimable",
+     "The gift was claimed, returned to its giver (its claim window passed) or cancelled "
+     "already; the detail says which."},
     {503, "unavailable", "Service unavailable",
      "The server is draining, its queue is full or the store is unreachable. Retry after the "
      "Retry-After delay with the same Idempotency-Key."},

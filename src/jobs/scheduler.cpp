@@ -21,11 +21,12 @@ enum MetricJob {
   kHolds,
   kPaidMemberships,
   kReferrals,
+  kGifts,
   kMetricJobs
 };
 constexpr std::array<const char*, kMetricJobs> kMetricJobNames = {
-    "catch_up", "expiry_warnings", "birthdays",        "anniversaries",
-    "tiers",    "holds",           "paid_memberships", "referrals"};
+    "catch_up", "expiry_warnings",  "birthdays", "anniversaries", "tiers",
+    "holds",    "paid_memberships", "referrals", "gifts"};
 struct JobCounters {
   std::atomic<uint64_t> ok_runs{0};
   std::atomic<uint64_t> failed_runs{0};
@@ -99,7 +100,7 @@ Status run_program_job(engine::Engine& engine, ProgramId program, engine::Progra
 }  // namespace
 
 Result<JobSelection> parse_job_selection(std::string_view name) {
-  JobSelection none{false, false, false, false, false, false, false, false};
+  JobSelection none{false, false, false, false, false, false, false, false, false};
   if (name == "all") return JobSelection{};
   if (name == "vesting") {
     none.due = true;
@@ -134,9 +135,13 @@ Result<JobSelection> parse_job_selection(std::string_view name) {
     none.referrals = true;
     return none;
   }
+  if (name == "gifts") {
+    none.gifts = true;
+    return none;
+  }
   return Status(ErrorCode::kInvalidRequest,
                 "--job must be vesting, expiry, birthdays, anniversaries, tiers, holds, "
-                "paid_memberships, referrals or all, got '" +
+                "paid_memberships, referrals, gifts or all, got '" +
                     std::string(name) + "'");
 }
 
@@ -152,6 +157,7 @@ std::string to_json(const JobRunCounts& c) {
       .field("holds_released", c.holds_released)
       .field("paid_membership_actions", c.paid_membership_actions)
       .field("referrals_completed", c.referrals_completed)
+      .field("gifts_returned", c.gifts_returned)
       .field("skipped_programs", c.skipped_programs)
       .field("complete", c.complete)
       .end_object();
@@ -176,7 +182,7 @@ Result<JobRunCounts> run_jobs_once(store::StoreSession& reader, engine::Engine& 
     LOYALTY_RETURN_IF_ERROR(st);
   }
   if (!selection.expiry_warnings && !selection.birthdays && !selection.anniversaries &&
-      !selection.tiers && !selection.paid_memberships && !selection.referrals) {
+      !selection.tiers && !selection.paid_memberships && !selection.referrals && !selection.gifts) {
     return counts;
   }
   LOYALTY_ASSIGN_OR_RETURN(auto programs, reader.list_program_ids());
@@ -196,6 +202,7 @@ Result<JobRunCounts> run_jobs_once(store::StoreSession& reader, engine::Engine& 
        &counts.paid_membership_actions},
       {selection.referrals, engine::ProgramJob::kReferrals, kReferrals,
        &counts.referrals_completed},
+      {selection.gifts, engine::ProgramJob::kGifts, kGifts, &counts.gifts_returned},
   };
   for (const PerProgram& j : jobs) {
     if (!j.selected) continue;
@@ -289,7 +296,7 @@ void Scheduler::loop() {
       reader.reset();  // reconnect next tick
     } else if (result->postings + result->warnings + result->birthdays + result->anniversaries +
                    result->tier_states + result->holds_released + result->paid_membership_actions +
-                   result->referrals_completed >
+                   result->referrals_completed + result->gifts_returned >
                0) {
       spdlog::info("msg=\"scheduled jobs ran\" counts={}", to_json(*result));
     }

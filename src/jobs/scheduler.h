@@ -19,6 +19,8 @@
 //                    expired), kItemsPerStep per step (docs/checkout.md).
 //   referrals        per program: pending referrals whose qualifying order's
 //                    return window ended complete and pay (docs/referrals.md).
+//   gifts            per program: pending gifts whose claim window ended go
+//                    back to their givers (docs/gifting.md).
 //
 // Every step is one engine command (one transaction) of at most kItemsPerStep
 // items; a crash loses at most the uncommitted step, and the next run resumes:
@@ -67,9 +69,10 @@ struct JobSelection {
   bool holds = true;
   bool paid_memberships = true;  // renewal reminders and lapses (docs/tiers.md)
   bool referrals = true;         // due referrals complete (docs/referrals.md)
+  bool gifts = true;             // unclaimed gifts return (docs/gifting.md)
 };
 // "vesting", "expiry", "birthdays", "anniversaries", "tiers", "holds",
-// "paid_memberships", "referrals" or "all".
+// "paid_memberships", "referrals", "gifts" or "all".
 Result<JobSelection> parse_job_selection(std::string_view name);
 
 struct JobOptions {
@@ -91,6 +94,7 @@ struct JobRunCounts {
   int64_t holds_released = 0;  // checkout holds that timed out
   int64_t paid_membership_actions = 0;  // renewal reminders sent and lapses stored
   int64_t referrals_completed = 0;
+  int64_t gifts_returned = 0;
   int64_t skipped_programs = 0;  // held by another node
   bool complete = true;          // false when kMaxStepsPerRun stopped a job
 };

@@ -9,6 +9,7 @@
 namespace loyalty::store {
 namespace {
 
+using detail::BadText;
 using detail::insert_returning_id;
 using detail::instant_value;
 using detail::opt_instant;
@@ -23,17 +24,6 @@ constexpr const char* kHoldColumns =
 constexpr const char* kTransactionColumns =
     "id, program_id, gift_card_id, kind, amount_minor, balance_after_minor, held_after_minor, "
     "hold_id, order_ref, created_at, actor";
-
-// The first column holding text the store never writes: a corrupted row.
-struct BadText {
-  std::optional<std::string> where;
-  template <typename T>
-  T check(std::optional<T> parsed, const char* column, std::string_view text, T fallback) {
-    if (!parsed && !where) where = std::string(column) + " holds '" + std::string(text) + "'";
-    return parsed.value_or(fallback);
-  }
-  Status status() const { return where ? Status(ErrorCode::kInternal, *where) : Status(); }
-};
 
 GiftCard read_card(const Row& r, BadText& bad) {
   GiftCard c;

@@ -667,6 +667,42 @@ CREATE TABLE gift_card_attempts (
   PRIMARY KEY (program_id, scope, subject_id, window_start)
 ){WITHOUT_ROWID};
 )SQL"},
+      // Gifts (docs/gifting.md): points or a redeemed reward's coupon a member
+      // sends to an email. The claim token is stored as its digest only.
+      // `lots`: what a gift of points took from each of the giver's lots,
+      // "LOT:POINTS:EXPIRES_AT" joined by ',' (EXPIRES_AT empty = never).
+      {20, "gifts", R"SQL(
+CREATE TABLE gifts (
+  id {ID},
+  program_id {INT} NOT NULL,
+  giver_id {INT} NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  points {INT} NOT NULL,
+  redemption_id {INT},
+  coupon_id {INT},
+  recipient_email TEXT NOT NULL,
+  recipient_key TEXT NOT NULL,
+  message TEXT NOT NULL,
+  token_hash TEXT NOT NULL,
+  recipient_id {INT},
+  period_key TEXT NOT NULL,
+  lots TEXT NOT NULL,
+  send_posting_id {INT},
+  settle_posting_id {INT},
+  expired_points {INT} NOT NULL,
+  created_at {INT} NOT NULL,
+  expires_at {INT} NOT NULL,
+  settled_at {INT},
+  actor TEXT NOT NULL,
+  {KEY} (program_id, id)
+);
+CREATE UNIQUE INDEX gifts_token ON gifts (token_hash);
+CREATE INDEX gifts_giver ON gifts (program_id, giver_id, period_key);
+CREATE INDEX gifts_recipient ON gifts (program_id, recipient_id) WHERE recipient_id IS NOT NULL;
+CREATE INDEX gifts_pending_email ON gifts (program_id, recipient_key) WHERE status = 'pending';
+CREATE INDEX gifts_pending_expiry ON gifts (program_id, expires_at) WHERE status = 'pending';
+)SQL"},
   };
   return kMigrations;
 }

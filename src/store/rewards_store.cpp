@@ -60,8 +60,8 @@ Redemption read_redemption(const Row& r, BadText& bad) {
 }
 
 std::optional<CouponStatus> parse_coupon_status(std::string_view s) {
-  for (CouponStatus c :
-       {CouponStatus::kIssued, CouponStatus::kConsumed, CouponStatus::kCancelled}) {
+  for (CouponStatus c : {CouponStatus::kIssued, CouponStatus::kConsumed, CouponStatus::kCancelled,
+                         CouponStatus::kGifted}) {
     if (s == to_string(c)) return c;
   }
   return std::nullopt;
@@ -109,6 +109,8 @@ const char* to_string(CouponStatus s) {
       return "consumed";
     case CouponStatus::kCancelled:
       return "cancelled";
+    case CouponStatus::kGifted:
+      return "gifted";
   }
   return "?";
 }
@@ -274,6 +276,19 @@ Status RewardStore::update_coupon_use(const Coupon& c, CouponStatus from) {
                 "WHERE program_id = ? AND id = ? AND status = ?",
                 {to_string(c.status), c.order_ref, instant_value(c.consumed_at), c.program_id.value,
                  c.id.value, to_string(from)}));
+  if (db_.changes() != 1) {
+    return Status(ErrorCode::kRetryable,
+                  "coupon " + format_id(c.id) + " changed in another transaction");
+  }
+  return {};
+}
+
+Status RewardStore::update_coupon_holder(const Coupon& c, CouponStatus from) {
+  LOYALTY_RETURN_IF_ERROR(
+      db_.query("UPDATE coupons SET status = ?, member_id = ?, code_hash = ?, code_hint = ? "
+                "WHERE program_id = ? AND id = ? AND status = ?",
+                {to_string(c.status), c.member_id.value, c.code_hash, c.code_hint,
+                 c.program_id.value, c.id.value, to_string(from)}));
   if (db_.changes() != 1) {
     return Status(ErrorCode::kRetryable,
                   "coupon " + format_id(c.id) + " changed in another transaction");

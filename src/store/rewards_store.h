@@ -51,7 +51,9 @@ struct Redemption {
   std::optional<Instant> cancelled_at;
 };
 
-enum class CouponStatus { kIssued, kConsumed, kCancelled };
+// kGifted: on its way to a friend (docs/gifting.md): unusable until the gift
+// is claimed (a new code, the friend's) or comes back (issued again).
+enum class CouponStatus { kIssued, kConsumed, kCancelled, kGifted };
 const char* to_string(CouponStatus s);
 
 struct Coupon {
@@ -124,6 +126,10 @@ class RewardStore {
   // the batch reruns and sees the change).
   Status update_coupon_use(const Coupon& c, CouponStatus from);
   Result<std::vector<Coupon>> coupons_of_order(ProgramId program, std::string_view order_ref);
+  // Writes status, member_id, code_hash and code_hint (a gift: the coupon
+  // changes hands and code) if the stored status still is `from`; kRetryable
+  // otherwise. kConflict when the new code's hash exists.
+  Status update_coupon_holder(const Coupon& c, CouponStatus from);
 
   // Donations (completed charity redemptions) created in [from, to), per cause.
   Result<std::vector<CauseTotal>> donation_totals(ProgramId program, Instant from, Instant to);

@@ -60,6 +60,18 @@ inline Result<int64_t> insert_returning_id(SqlConnection& db, const std::string&
                              std::span<const SqlValue>(params.begin(), params.size()));
 }
 
+// Reading enum columns: the first column holding text the store never
+// writes (a corrupted row) is remembered and turned into kInternal.
+struct BadText {
+  std::optional<std::string> where;
+  template <typename T>
+  T check(std::optional<T> parsed, const char* column, std::string_view text, T fallback) {
+    if (!parsed && !where) where = std::string(column) + " holds '" + std::string(text) + "'";
+    return parsed.value_or(fallback);
+  }
+  Status status() const { return where ? Status(ErrorCode::kInternal, *where) : Status(); }
+};
+
 // "HEAD VALUES ROW, ROW, ..." with `rows` copies of ROW (rows >= 1).
 inline std::string multi_row_insert(std::string_view head, std::string_view row, size_t rows) {
   std::string sql(head);

@@ -111,6 +111,20 @@ class ApiTest : public ::testing::Test {
     return Json(r.body).num("/available");
   }
 
+  // Events of this type in the program's outbox (its first 200).
+  int count_outbox_events(const ProgramHandle& p, const std::string& type) {
+    HttpResponse r = client().get("/v1/outbox?limit=200", auth(p.key));
+    EXPECT_EQ(r.status, 200) << r.body;
+    int n = 0;
+    size_t pos = 0;
+    const std::string needle = "\"type\":\"" + type + "\"";
+    while ((pos = r.body.find(needle, pos)) != std::string::npos) {
+      ++n;
+      pos += needle.size();
+    }
+    return n;
+  }
+
   // The problem type slug of a problem response ("insufficient-points").
   static std::string problem_slug(const HttpResponse& r) {
     std::string type = Json(r.body).str("/type");

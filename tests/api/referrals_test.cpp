@@ -73,19 +73,6 @@ class ReferralsApi : public ApiTest {
     EXPECT_TRUE(counts.ok());
     return counts.ok() ? counts->referrals_completed : -1;
   }
-  int count_events(const std::string& type) {
-    HttpResponse r = client().get("/v1/outbox?limit=200", auth(program_.key));
-    EXPECT_EQ(r.status, 200) << r.body;
-    int n = 0;
-    size_t pos = 0;
-    const std::string needle = "\"type\":\"" + type + "\"";
-    while ((pos = r.body.find(needle, pos)) != std::string::npos) {
-      ++n;
-      pos += needle.size();
-    }
-    return n;
-  }
-
   ProgramHandle program_;
   std::string ann_;
 };
@@ -143,8 +130,8 @@ TEST_F(ReferralsApi, AReferralFromCodeToCompletion) {
   EXPECT_EQ(rep.str("/conversion_rate_percent"), "100.00");
   EXPECT_EQ(rep.num("/referee_revenue_minor"), 3000);
   EXPECT_EQ(rep.num("/reward_points"), 700);
-  EXPECT_EQ(count_events("referral.created"), 1);
-  EXPECT_EQ(count_events("referral.completed"), 1);
+  EXPECT_EQ(count_outbox_events(program_, "referral.created"), 1);
+  EXPECT_EQ(count_outbox_events(program_, "referral.completed"), 1);
 }
 
 TEST_F(ReferralsApi, AFirstOrderWithACodeAndAHeldReferralReviewed) {
@@ -168,7 +155,7 @@ TEST_F(ReferralsApi, AFirstOrderWithACodeAndAHeldReferralReviewed) {
   ASSERT_EQ(q.size("/data"), 1u);
   EXPECT_EQ(q.str("/data/0/findings/0/control"), "same_payment");
   EXPECT_EQ(available(program_, cy_id), 0);  // no welcome while held
-  EXPECT_EQ(count_events("referral.flagged"), 1);
+  EXPECT_EQ(count_outbox_events(program_, "referral.flagged"), 1);
   const std::string id = q.str("/data/0/id");
   clock_.advance(Duration::from_days(14));
   EXPECT_EQ(run_referral_job(), 0);
@@ -194,7 +181,7 @@ TEST_F(ReferralsApi, InvitationsReferByEmail) {
                                       R"({"email":"zoeq@gmail.com"})", auth(program_.key));
   EXPECT_EQ(repeat.status, 200) << repeat.body;
   EXPECT_FALSE(Json(repeat.body).boolean("/created"));
-  EXPECT_EQ(count_events("referral.invited"), 1);
+  EXPECT_EQ(count_outbox_events(program_, "referral.invited"), 1);
   HttpResponse zoe = client().post(
       "/v1/members", R"({"external_id":"zoe","email":"zoeq@gmail.com"})", auth(program_.key));
   ASSERT_EQ(zoe.status, 201);

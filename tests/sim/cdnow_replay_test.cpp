@@ -76,7 +76,7 @@ TEST(CdnowReplay, EngineTotalsEqualAnIndependentComputation) {
       m.external_id = "cdnow-" + o->customer;
       m.email = "c" + o->customer + "@cdnow.example";
       std::string customer = o->customer;
-      enrolls.submit(engine::EnrollMember{m, {}}, [&, customer](const engine::Outcome& out) {
+      enrolls.submit(engine::EnrollMember{m, {}, {}}, [&, customer](const engine::Outcome& out) {
         if (!out.status.ok()) return;
         std::lock_guard<std::mutex> lock(members_mu);
         members[customer] = std::get<Member>(out.value).id;

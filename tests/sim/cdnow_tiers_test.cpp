@@ -168,7 +168,7 @@ TEST(CdnowTiers, TheTierDistributionEqualsAnIndependentComputation) {
       m.program_id = program;
       m.external_id = "cdnow-" + o->customer;
       m.email = "c" + o->customer + "@cdnow.example";
-      enrolls.submit(engine::EnrollMember{m, {}},
+      enrolls.submit(engine::EnrollMember{m, {}, {}},
                      [&, customer = o->customer](const engine::Outcome& out) {
                        if (!out.status.ok()) return;
                        std::lock_guard<std::mutex> lock(members_mu);

@@ -44,7 +44,7 @@ struct Fixture {
     m.external_id = "shared";
     m.email = "shared@example.com";
     auto enrolled =
-        engine->execute(engine::Command{engine::EnrollMember{m, {}}, std::nullopt, nullptr});
+        engine->execute(engine::Command{engine::EnrollMember{m, {}, {}}, std::nullopt, nullptr});
     EXPECT_TRUE(enrolled.status.ok()) << enrolled.status.message();
     member = std::get<Member>(enrolled.value).id;
   }

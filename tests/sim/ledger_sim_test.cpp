@@ -675,7 +675,7 @@ class SeedRun {
         mem.program_id = prg;
         mem.external_id = c.external_id;
         mem.email = c.external_id + "@Example.com";
-        body = engine::EnrollMember{mem, {}};
+        body = engine::EnrollMember{mem, {}, {}};
         break;
       }
       case SimCmd::kCredit: {

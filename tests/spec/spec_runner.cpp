@@ -337,7 +337,7 @@ class Scenario {
       m.birthday = parse_local_date(it->second);
       if (!m.birthday) fail("birthday must be YYYY-MM-DD");
     }
-    engine::Outcome out = execute(s, engine::EnrollMember{m, {}});
+    engine::Outcome out = execute(s, engine::EnrollMember{m, {}, {}});
     if (out.status.ok()) members_[name] = std::get<Member>(out.value).id;
   }
 

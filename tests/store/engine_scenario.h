@@ -68,6 +68,14 @@ class EngineScenario : public ::testing::TestWithParam<Backend> {
     if (!out.status.ok()) throw StoreTestError(out.status.message());
     return std::get<T>(out.value);
   }
+  // Events of this type in the program's outbox (its first 1,000).
+  int64_t events_of(std::string_view type) {
+    auto events = must(reader_->list_outbox_events(program_, {}, 1000));
+    int64_t n = 0;
+    for (const auto& e : events) n += e.type == type ? 1 : 0;
+    return n;
+  }
+  void clock_days(int d) { clock_.advance(Duration::from_days(d)); }
   MemberId enroll(const std::string& external_id) {
     engine::EnrollMember e;
     e.member.program_id = program_;

@@ -117,13 +117,6 @@ class ReferralEngine : public EngineScenario {
     return *r;
   }
   int64_t available(MemberId m) { return must(reader_->get_balance(program_, m)).available.value; }
-  int64_t events_of(std::string_view type) {
-    auto events = must(reader_->list_outbox_events(program_, {}, 1000));
-    int64_t n = 0;
-    for (const auto& e : events) n += e.type == type ? 1 : 0;
-    return n;
-  }
-  void days(int d) { clock_.advance(Duration::from_days(d)); }
 };
 
 TEST_P(ReferralEngine, AnHonestReferralCompletesWhenTheOrderVests) {
@@ -153,10 +146,10 @@ TEST_P(ReferralEngine, AnHonestReferralCompletesWhenTheOrderVests) {
   ASSERT_TRUE(r.due_at.has_value());
   EXPECT_EQ(*r.due_at, clock_.now() + Duration::from_days(14));
   EXPECT_EQ(run_job(), 0);
-  days(13);
+  clock_days(13);
   EXPECT_EQ(run_job(), 0);
   EXPECT_EQ(referral_of(bob).status, ReferralStatus::kPending);
-  days(1);
+  clock_days(1);
   EXPECT_EQ(run_job(), 1);
   r = referral_of(bob);
   EXPECT_EQ(r.status, ReferralStatus::kCompleted);
@@ -189,7 +182,7 @@ TEST_P(ReferralEngine, AFirstOrderCarriesTheCodeAndTheImmediateWelcomeIsPaidAtOn
   EXPECT_EQ(available(bob), 200);
   // The same code again on the next order changes nothing.
   pay(bob, "o-2", 3000, code_of(ann));
-  days(14);
+  clock_days(14);
   EXPECT_EQ(run_job(), 1);
   r = referral_of(bob);
   EXPECT_EQ(r.status, ReferralStatus::kCompleted);
@@ -207,14 +200,14 @@ TEST_P(ReferralEngine, ARefundBeforeVestingCancelsAndAfterCompletionClawsBackPer
   Referral r = referral_of(bob);
   EXPECT_EQ(r.status, ReferralStatus::kCancelled);
   EXPECT_NE(r.decision_reason.find("o-1"), std::string::npos);
-  days(14);
+  clock_days(14);
   EXPECT_EQ(run_job(), 0);
   EXPECT_EQ(available(ann), 0);
   EXPECT_EQ(events_of("referral.cancelled"), 1);
 
   MemberId cy = join("cy", code_of(ann));
   OrderId o2 = pay(cy, "o-2", 4000);
-  days(14);
+  clock_days(14);
   EXPECT_EQ(run_job(), 1);
   EXPECT_EQ(available(ann), 500);
   refund(o2, 2000, "r-2");  // un-qualifies after completion: claw back
@@ -232,7 +225,7 @@ TEST_P(ReferralEngine, KeepPolicyLeavesTheRewardsAfterCompletion) {
   MemberId ann = join("ann");
   MemberId bob = join("bob", code_of(ann));
   OrderId o = pay(bob, "o-1", 3000);
-  days(14);
+  clock_days(14);
   EXPECT_EQ(run_job(), 1);
   refund(o, 3000, "r-1");
   EXPECT_FALSE(referral_of(bob).clawed_back);
@@ -280,7 +273,7 @@ TEST_P(ReferralEngine, EachFraudControlHoldsOrRejectsWithItsReason) {
     EXPECT_FALSE(r.findings[0].reason.empty());
   }
   // Velocity: the fourth referral within 60 minutes is held.
-  days(1);
+  clock_days(1);
   for (int i = 0; i < 4; ++i) {
     MemberId m = join("fast" + std::to_string(i), code);
     Referral r = referral_of(m);
@@ -300,7 +293,7 @@ TEST_P(ReferralEngine, AHeldReferralWaitsForAReviewThenCompletesOrIsRejected) {
   MemberId cy = join("cy", code_of(ann), {"", "", "", "ip-1"});
   pay(bob, "o-b", 3000);
   pay(cy, "o-c", 3000);
-  days(14);
+  clock_days(14);
   EXPECT_EQ(run_job(), 0);  // held referrals never complete by themselves
   EXPECT_EQ(available(ann), 0);
   const Referral held_bob = referral_of(bob);
@@ -344,7 +337,7 @@ TEST_P(ReferralEngine, LimitsPerReferrerAndTheProgramCapAreNeverPassed) {
   for (size_t i = 0; i < referees.size(); ++i) {
     pay(referees[i], "o-" + std::to_string(i), 1000);
   }
-  days(14);
+  clock_days(14);
   EXPECT_EQ(run_job(), 5);
   // Paid in due order (all due at the same instant: by id): a0 700, a1 700,
   // a2 200 (ann's period limit), z0 700 -> 2300; z1 would pass 2600 with
@@ -359,12 +352,12 @@ TEST_P(ReferralEngine, LimitsPerReferrerAndTheProgramCapAreNeverPassed) {
   EXPECT_EQ(available(zed), 500);
   EXPECT_EQ(must(reader_->referral_stats(program_)).reward_points, 2500);
   // Next month: ann's lifetime limit (3) leaves one more reward.
-  days(31);
+  clock_days(31);
   MemberId b0 = join("b0", code_of(ann));
   MemberId b1 = join("b1", code_of(ann));
   pay(b0, "o-b0", 1000);
   pay(b1, "o-b1", 1000);
-  days(14);
+  clock_days(14);
   EXPECT_EQ(run_job(), 2);
   EXPECT_EQ(referral_of(b0).referrer_points, 500);
   EXPECT_EQ(referral_of(b1).referrer_skip, RewardSkip::kReferrerLifetimeLimit);
@@ -478,7 +471,7 @@ TEST_P(ReferralEngine, TwoFirstOrdersOfOneRefereeAtOncePayOnce) {
     EXPECT_EQ(r.referee_points, 200);
     EXPECT_EQ(available(bob), 200);  // the welcome; the orders' points are pending
   }
-  days(14);
+  clock_days(14);
   EXPECT_EQ(run_job(0) + run_job(1), 8);
   EXPECT_EQ(available(ann), 8 * 500);
   EXPECT_EQ(must(reader_->referral_stats(program_)).reward_points, 8 * 700);
@@ -536,7 +529,7 @@ TEST_P(ReferralEngine, SimulationOfHonestAndFraudulentPatterns) {
     }
     clock_.advance(Duration::from_seconds(60));
   }
-  days(14);
+  clock_days(14);
   while (run_job() > 0) {
   }
   ok<engine::CatchUpResult>(engine::CatchUp{{}, 10'000});  // every order's points vested

@@ -4,12 +4,14 @@
 // reward), cancellations of redemptions (twice, after their coupon was used),
 // coupon consumption (again by the same order, by another order, after
 // cancellation), checkout holds, captures (all, part, more than held, after
-// expiry), releases, clock jumps and the holds job.
+// expiry), releases, gifts of points and of coupons (to oneself too), their
+// claims (by the giver, twice, after the claim window), cancellations and the
+// gifts job, clock jumps of minutes and of hours, and the holds job.
 //
 // A small reference model predicts every step's outcome (success or the
 // exact error code) from the rules in docs/rewards.md and docs/checkout.md:
 // available, held and lifetime-spent points per member, the reward's stock,
-// each hold's and redemption's state. After every step every member's balance
+// each hold's, redemption's and gift's state. After every step every member's balance
 // and the stock are read back and compared; every kVerifyEvery steps and at
 // the end `loyaltyd verify`'s checks must find nothing.
 //
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "cli/verify.h"
+#include "engine/gift_commands.h"
 #include "engine/reward_commands.h"
 #include "store/engine_scenario.h"
 #include "store/rewards_store.h"
@@ -59,6 +62,9 @@ checkout:
 rewards:
   - {id: ticket, name: Ticket, type: experience, cost: 150, stock: 6}
   - {id: five-off, name: "5 off", type: fixed_discount, cost: 500, amount: "5.00"}
+gifting:
+  claim_days: 1
+  claim_on_enrollment: false
 )";
 
 int env_int(const char* name, int fallback) {
@@ -91,14 +97,29 @@ struct MRedemption {
   int64_t points = 0;
   bool ticket = false;
   bool cancelled = false;
-  std::string code;      // the coupon's code, "" when the reward issues none
-  std::string consumed;  // the order that used the coupon, "" while unused
+  std::string code;         // the coupon's code, "" when the reward issues none
+  std::string consumed;     // the order that used the coupon, "" while unused
+  bool gifted = false;      // its coupon is on its way to a friend (a pending gift)
+  bool given_away = false;  // a friend claimed the coupon (code = the friend's)
+};
+
+enum class MGiftState { kPending, kClaimed, kReturned, kCancelled };
+
+struct MGift {
+  store::GiftId id;
+  std::string token;
+  int giver = 0;
+  int64_t points = 0;   // a gift of points
+  int redemption = -1;  // a gift of a coupon: index into Model::redemptions
+  Instant expires_at;
+  MGiftState state = MGiftState::kPending;
 };
 
 struct Model {
   std::vector<MMember> members;
   std::vector<MHold> holds;
   std::vector<MRedemption> redemptions;
+  std::vector<MGift> gifts;
   int64_t tickets_taken = 0;
 };
 
@@ -123,9 +144,10 @@ class SpendingSimulation : public store::testing::EngineScenario {
     ok<store::StoredConfig>(put);
     for (int i = 0; i < kMembers; ++i) {
       MMember m;
-      m.id = enroll("seed" + std::to_string(seed) + "-m" + std::to_string(i));
+      m.id = enroll(member_name(seed, i));
       model_.members.push_back(m);
     }
+    seed_ = seed;
     for (int step = 0; step < steps && !HasFailure(); ++step) {
       one_step(step);
       compare_all();
@@ -162,7 +184,7 @@ class SpendingSimulation : public store::testing::EngineScenario {
   }
 
   void one_step(int step) {
-    const int r = pick(100);
+    const int r = pick(120);
     if (r < 14) {
       credit();
     } else if (r < 20) {
@@ -183,8 +205,20 @@ class SpendingSimulation : public store::testing::EngineScenario {
       const int64_t minutes = between(1, 15);
       clock_.advance(Duration::from_seconds(minutes * 60));
       log_.push_back("clock +" + std::to_string(minutes) + " min");
-    } else {
+    } else if (r < 100) {
       holds_job();
+    } else if (r < 106) {
+      gift(pick(3) == 0);
+    } else if (r < 112) {
+      claim();
+    } else if (r < 115) {
+      cancel_gift();
+    } else if (r < 117) {
+      const int64_t hours = between(2, 20);
+      clock_.advance(Duration::from_seconds(hours * 3600));
+      log_.push_back("clock +" + std::to_string(hours) + " h");
+    } else {
+      gifts_job();
     }
   }
 
@@ -283,8 +317,9 @@ class SpendingSimulation : public store::testing::EngineScenario {
     c.redemption_id = red.id;
     c.reason = "sim";
     c.actor = "sim";
-    const ErrorCode want =
-        red.cancelled || !red.consumed.empty() ? ErrorCode::kNotCancellable : ErrorCode::kOk;
+    const ErrorCode want = red.cancelled || !red.consumed.empty() || red.gifted || red.given_away
+                               ? ErrorCode::kNotCancellable
+                               : ErrorCode::kOk;
     if (!expect(run(c), want, "cancel redemption " + std::to_string(red.id.value))) return;
     red.cancelled = true;
     mm.available += red.points;
@@ -306,7 +341,8 @@ class SpendingSimulation : public store::testing::EngineScenario {
     c.program_id = program_;
     c.code = red.code;
     c.order_ref = order;
-    const bool usable = !red.cancelled && (red.consumed.empty() || red.consumed == order);
+    const bool usable =
+        !red.cancelled && !red.gifted && (red.consumed.empty() || red.consumed == order);
     const ErrorCode want = usable ? ErrorCode::kOk : ErrorCode::kCouponNotUsable;
     engine::Outcome out = run(c);
     if (!expect(out, want, "consume redemption " + std::to_string(red.id.value) + " " + order)) {
@@ -402,6 +438,137 @@ class SpendingSimulation : public store::testing::EngineScenario {
     EXPECT_EQ(std::get<engine::ReleaseExpiredResult>(out.value).released, due);
   }
 
+  static std::string member_name(uint64_t seed, int i) {
+    return "seed" + std::to_string(seed) + "-m" + std::to_string(i);
+  }
+  std::string email_of(int m) const { return member_name(seed_, m) + "@example.com"; }
+
+  // A gift of points, or of a coupon (a redemption with a code), to another
+  // member's email or (sometimes) the giver's own.
+  void gift(bool coupon) {
+    const int m = pick(kMembers);
+    MMember& mm = model_.members[m];
+    const int to = pick(6) == 0 ? m : (m + 1 + pick(kMembers - 1)) % kMembers;
+    engine::SendGift c;
+    c.program_id = program_;
+    c.giver_id = mm.id;
+    c.recipient_email = email_of(to);
+    c.actor = "sim";
+    std::string what = "gift m" + std::to_string(m) + "->m" + std::to_string(to);
+    ErrorCode want = ErrorCode::kOk;
+    int red_index = -1;
+    if (coupon) {
+      std::vector<int> mine;
+      for (int i = 0; i < static_cast<int>(model_.redemptions.size()); ++i) {
+        if (model_.redemptions[i].member == m && !model_.redemptions[i].code.empty()) {
+          mine.push_back(i);
+        }
+      }
+      if (mine.empty()) return;
+      red_index = mine[pick(static_cast<int>(mine.size()))];
+      const MRedemption& red = model_.redemptions[red_index];
+      c.redemption_id = red.id;
+      what += " redemption " + std::to_string(red.id.value);
+      const bool giftable =
+          !red.cancelled && red.consumed.empty() && !red.gifted && !red.given_away;
+      want = to == m     ? ErrorCode::kGiftToSelf
+             : !giftable ? ErrorCode::kGiftNotAllowed
+                         : ErrorCode::kOk;
+    } else {
+      c.points = Points{between(1, 15) * 100};
+      what += " " + std::to_string(c.points.value);
+      want = to == m                         ? ErrorCode::kGiftToSelf
+             : c.points.value > mm.available ? ErrorCode::kInsufficientPoints
+                                             : ErrorCode::kOk;
+    }
+    engine::Outcome out = run(c);
+    if (!expect(out, want, what)) return;
+    const auto& result = std::get<engine::GiftResult>(out.value);
+    MGift g;
+    g.id = result.gift.id;
+    g.token = result.token;
+    g.giver = m;
+    g.points = c.points.value;
+    g.redemption = red_index;
+    g.expires_at = clock_.now() + Duration::from_days(1);
+    EXPECT_EQ(result.gift.expires_at, g.expires_at);
+    if (coupon) {
+      model_.redemptions[red_index].gifted = true;
+    } else {
+      mm.available -= g.points;
+      mm.held += g.points;
+    }
+    model_.gifts.push_back(g);
+  }
+
+  void claim() {
+    if (model_.gifts.empty()) return;
+    MGift& g = model_.gifts[pick(static_cast<int>(model_.gifts.size()))];
+    const int by = pick(kMembers);
+    engine::ClaimGift c{program_, g.token, model_.members[by].id, "sim"};
+    const ErrorCode want = g.state != MGiftState::kPending || g.expires_at <= clock_.now()
+                               ? ErrorCode::kGiftNotClaimable
+                           : by == g.giver ? ErrorCode::kGiftToSelf
+                                           : ErrorCode::kOk;
+    engine::Outcome out = run(c);
+    if (!expect(out, want,
+                "claim gift " + std::to_string(g.id.value) + " by m" + std::to_string(by))) {
+      return;
+    }
+    g.state = MGiftState::kClaimed;
+    if (g.redemption >= 0) {
+      MRedemption& red = model_.redemptions[g.redemption];
+      const auto& result = std::get<engine::GiftResult>(out.value);
+      EXPECT_FALSE(result.coupon_code.empty());
+      EXPECT_NE(result.coupon_code, red.code);
+      red.code = result.coupon_code;
+      red.gifted = false;
+      red.given_away = true;
+    } else {
+      model_.members[g.giver].held -= g.points;
+      model_.members[by].available += g.points;
+    }
+  }
+
+  void give_back(MGift& g, MGiftState state) {
+    g.state = state;
+    if (g.redemption >= 0) {
+      model_.redemptions[g.redemption].gifted = false;
+    } else {
+      model_.members[g.giver].held -= g.points;
+      model_.members[g.giver].available += g.points;
+    }
+  }
+
+  void cancel_gift() {
+    if (model_.gifts.empty()) return;
+    MGift& g = model_.gifts[pick(static_cast<int>(model_.gifts.size()))];
+    // A pending gift past its window the job has not reached yet is still
+    // cancellable.
+    const ErrorCode want =
+        g.state == MGiftState::kPending ? ErrorCode::kOk : ErrorCode::kGiftNotClaimable;
+    if (!expect(run(engine::CancelGift{program_, g.id, "sim"}), want,
+                "cancel gift " + std::to_string(g.id.value))) {
+      return;
+    }
+    give_back(g, MGiftState::kCancelled);
+  }
+
+  void gifts_job() {
+    int due = 0;
+    for (MGift& g : model_.gifts) {
+      if (g.state != MGiftState::kPending || g.expires_at > clock_.now()) continue;
+      ++due;
+      give_back(g, MGiftState::kReturned);
+    }
+    engine::RunProgramJob job;
+    job.program_id = program_;
+    job.job = engine::ProgramJob::kGifts;
+    engine::Outcome out = run(job);
+    if (!expect(out, ErrorCode::kOk, "gifts job (" + std::to_string(due) + " due)")) return;
+    EXPECT_EQ(std::get<engine::JobStepResult>(out.value).items, due);
+  }
+
   void compare_all() {
     for (int m = 0; m < kMembers; ++m) {
       const MMember& mm = model_.members[m];
@@ -434,6 +601,7 @@ class SpendingSimulation : public store::testing::EngineScenario {
 
  private:
   Model model_;
+  uint64_t seed_ = 0;
   std::vector<std::string> log_;
 };
 
