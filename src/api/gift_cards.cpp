@@ -66,6 +66,8 @@ void write_hold(JsonWriter& w, const GiftCardHold& h) {
       .field("status", to_string(h.status))
       .field("amount_minor", h.amount_minor)
       .field("captured_minor", h.captured_minor)
+      .field("refunded_minor", h.refunded_minor)
+      .field("capture_on_paid", h.capture_on_paid)
       .field("order_ref", h.order_ref)
       .field("created_at", format_rfc3339(h.created_at))
       .field("expires_at", format_rfc3339(h.expires_at));
@@ -189,9 +191,10 @@ Result<Credentials> decode_credentials(const http::JsonObject& o) {
 }
 
 Result<engine::HoldGiftCard> decode_hold(const http::RequestContext& ctx) {
-  LOYALTY_ASSIGN_OR_RETURN(http::JsonObject o,
-                           http::parse_object(ctx.body, {"code", "pin", "amount_minor", "currency",
-                                                         "order_ref", "hold_minutes"}));
+  LOYALTY_ASSIGN_OR_RETURN(
+      http::JsonObject o,
+      http::parse_object(ctx.body, {"code", "pin", "amount_minor", "currency", "order_ref",
+                                    "hold_minutes", "capture_on_paid"}));
   engine::HoldGiftCard c;
   c.program_id = program_of(ctx);
   c.actor = actor_of(ctx);
@@ -205,6 +208,8 @@ Result<engine::HoldGiftCard> decode_hold(const http::RequestContext& ctx) {
   LOYALTY_ASSIGN_OR_RETURN(auto minutes,
                            o.optional_int("hold_minutes", 1, kMaxGiftCardHoldMinutes));
   c.hold_minutes = static_cast<int>(minutes.value_or(kDefaultGiftCardHoldMinutes));
+  LOYALTY_ASSIGN_OR_RETURN(auto capture_on_paid, o.optional_bool("capture_on_paid"));
+  c.capture_on_paid = capture_on_paid.value_or(false);
   return c;
 }
 
@@ -366,6 +371,44 @@ void get_gift_card(http::RequestContext& ctx, const http::Responder& respond) {
           .field("actor", t.actor)
           .end_object();
     }
+    w.end_array().end_object();
+    return http::Response{200, "application/json", w.take(), {}};
+  });
+}
+
+namespace {
+// POST /v1/gift-cards/{id}:disable and :enable
+void submit_card_status(http::RequestContext& ctx, const http::Responder& respond, bool disable) {
+  auto id = path_id<store::GiftCardTag>(ctx, 0);
+  if (!id) return respond_error(ctx, respond, not_found("gift card", ctx.param(0)));
+  auto o = http::parse_optional_object(ctx.body, {});
+  if (!o.ok()) return respond_error(ctx, respond, o.status());
+  submit_card_write(ctx, respond,
+                    engine::SetGiftCardStatus{program_of(ctx), *id, disable, actor_of(ctx)});
+}
+}  // namespace
+
+void disable_gift_card(http::RequestContext& ctx, const http::Responder& respond) {
+  submit_card_status(ctx, respond, /*disable=*/true);
+}
+void enable_gift_card(http::RequestContext& ctx, const http::Responder& respond) {
+  submit_card_status(ctx, respond, /*disable=*/false);
+}
+
+// GET /v1/members/{id}/gift-cards: the cards the member received by redeeming
+// gift_card rewards, newest first (no codes).
+void list_member_gift_cards(http::RequestContext& ctx, const http::Responder& respond) {
+  auto member = path_id<MemberTag>(ctx, 0);
+  if (!member) return respond_error(ctx, respond, not_found("member", ctx.param(0)));
+  if (Status st = ctx.query.check_allowed({}); !st.ok()) return respond_error(ctx, respond, st);
+  respond_read(ctx, respond, [&](store::StoreSession& s) -> Result<http::Response> {
+    LOYALTY_ASSIGN_OR_RETURN(auto found, s.find_member(program_of(ctx), *member));
+    if (!found) return not_found("member", ctx.param(0));
+    store::GiftCardStore cards(s);
+    LOYALTY_ASSIGN_OR_RETURN(auto list, cards.cards_of_member(program_of(ctx), *member));
+    JsonWriter w;
+    w.begin_object().key("data").begin_array();
+    for (const GiftCard& c : list) write_card(w, c);
     w.end_array().end_object();
     return http::Response{200, "application/json", w.take(), {}};
   });

@@ -101,6 +101,9 @@ http::Router build_router() {
       {"POST", "/v1/gift-cards/holds/{id}:capture", kKey, "orders:write", capture_gift_card_hold},
       {"POST", "/v1/gift-cards/holds/{id}:release", kKey, "orders:write", release_gift_card_hold},
       {"GET", "/v1/gift-cards/{id}", kKey, "orders:read", get_gift_card},
+      {"POST", "/v1/gift-cards/{id}:disable", kKey, "program:write", disable_gift_card},
+      {"POST", "/v1/gift-cards/{id}:enable", kKey, "program:write", enable_gift_card},
+      {"GET", "/v1/members/{id}/gift-cards", kKey, "members:read", list_member_gift_cards},
       // Gifting (docs/gifting.md). Tokens only in bodies; "{id}:cancel".
       {"POST", "/v1/members/{id}/gifts", kKey, "ledger:write", send_gift},
       {"GET", "/v1/members/{id}/gifts", kKey, "ledger:read", list_member_gifts},

@@ -97,6 +97,9 @@ void create_gift_card_hold(http::RequestContext& ctx, const http::Responder& res
 void capture_gift_card_hold(http::RequestContext& ctx, const http::Responder& respond);
 void release_gift_card_hold(http::RequestContext& ctx, const http::Responder& respond);
 void get_gift_card(http::RequestContext& ctx, const http::Responder& respond);
+void disable_gift_card(http::RequestContext& ctx, const http::Responder& respond);
+void enable_gift_card(http::RequestContext& ctx, const http::Responder& respond);
+void list_member_gift_cards(http::RequestContext& ctx, const http::Responder& respond);
 
 // Gifting (api/gifts.cpp, docs/gifting.md).
 void send_gift(http::RequestContext& ctx, const http::Responder& respond);

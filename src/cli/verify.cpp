@@ -41,7 +41,8 @@ struct MemberState {
 
 // Gift cards (docs/gift-cards.md): each card's balance and held amount
 // recomputed from its append-only transactions equal the stored ones; held
-// equals its open holds; what it was given equals balance + held + captured.
+// equals its open holds; what it was given equals balance + held + captured -
+// refunded (captured money an order's refund gave back).
 template <typename Problem>
 Status verify_gift_cards(store::SqlConnection& db, VerifyReport& report, Problem& problem) {
   struct Card {
@@ -51,6 +52,7 @@ Status verify_gift_cards(store::SqlConnection& db, VerifyReport& report, Problem
     int64_t held = 0;
     int64_t open_holds = 0;
     int64_t captured = 0;
+    int64_t refunded = 0;
     int64_t replayed_balance = 0;
     int64_t replayed_held = 0;
   };
@@ -66,7 +68,8 @@ Status verify_gift_cards(store::SqlConnection& db, VerifyReport& report, Problem
         ++report.gift_cards;
       }));
   LOYALTY_RETURN_IF_ERROR(db.query(
-      "SELECT program_id, gift_card_id, status, amount_minor, captured_minor FROM gift_card_holds",
+      "SELECT program_id, gift_card_id, status, amount_minor, captured_minor, refunded_minor "
+      "FROM gift_card_holds",
       {}, [&](const store::Row& r) {
         Card& c = cards[Key{r.get_int(0), r.get_int(1)}];
         if (r.get_text(2) == "open") c.open_holds += r.get_int(3);
@@ -74,7 +77,13 @@ Status verify_gift_cards(store::SqlConnection& db, VerifyReport& report, Problem
           problem("gift card hold of " + format_id(store::GiftCardId{r.get_int(1)}) + " captured " +
                   std::to_string(r.get_int(4)) + " of " + std::to_string(r.get_int(3)));
         }
+        if (r.get_int(5) < 0 || r.get_int(5) > r.get_int(4)) {
+          problem("gift card hold of " + format_id(store::GiftCardId{r.get_int(1)}) + " refunded " +
+                  std::to_string(r.get_int(5)) + " of " + std::to_string(r.get_int(4)) +
+                  " captured");
+        }
         c.captured += r.get_int(4);
+        c.refunded += r.get_int(5);
       }));
   LOYALTY_RETURN_IF_ERROR(db.query(
       "SELECT program_id, gift_card_id, kind, amount_minor, balance_after_minor, "
@@ -83,8 +92,12 @@ Status verify_gift_cards(store::SqlConnection& db, VerifyReport& report, Problem
         Card& c = cards[Key{r.get_int(0), r.get_int(1)}];
         const std::string_view kind = r.get_text(2);
         const int64_t amount = r.get_int(3);
-        if (kind == "issue" || kind == "activate") {
+        if (kind == "issue" || kind == "activate" || kind == "refund") {
           c.replayed_balance += amount;
+        } else if (kind == "disable" || kind == "enable") {
+          if (amount != 0)
+            problem(format_id(store::GiftCardId{r.get_int(1)}) + ": a " + std::string(kind) +
+                    " line moves money");
         } else if (kind == "hold") {  // negative: balance -> held
           c.replayed_balance += amount;
           c.replayed_held -= amount;
@@ -121,9 +134,10 @@ Status verify_gift_cards(store::SqlConnection& db, VerifyReport& report, Problem
       problem(name + ": held " + std::to_string(c.held) + " differs from its open holds " +
               std::to_string(c.open_holds));
     }
-    if (c.initial != c.balance + c.held + c.captured) {
+    if (c.initial != c.balance + c.held + c.captured - c.refunded) {
       problem(name + ": was given " + std::to_string(c.initial) + " but balance + held + " +
-              "captured is " + std::to_string(c.balance + c.held + c.captured));
+              "captured - refunded is " +
+              std::to_string(c.balance + c.held + c.captured - c.refunded));
     }
   }
   return {};

@@ -20,7 +20,7 @@ namespace loyalty {
 enum class GiftCardStatus {
   kInactive,  // "inactive": imported physical card, not sold yet
   kActive,    // "active": can pay
-  kDisabled,  // "disabled": blocked by an admin (not built: no endpoint yet)
+  kDisabled,  // "disabled": blocked by an admin (POST /v1/gift-cards/{id}:disable)
 };
 const char* to_string(GiftCardStatus s);
 std::optional<GiftCardStatus> parse_gift_card_status(std::string_view s);

@@ -259,11 +259,8 @@ Status settle_order_holds(StoreSession& s, ProgramCache& programs, const Order& 
   const bool ended =
       order.status == OrderStatus::kCancelled || order.status == OrderStatus::kReturned;
   const bool paid = order.paid_at.has_value() && !ended;
-  // Gift card holds for the order go back with it (docs/gift-cards.md).
-  if (ended) {
-    LOYALTY_RETURN_IF_ERROR(
-        release_order_gift_card_holds(s, order.program_id, order.external_id, now));
-  }
+  // Gift card holds for the order follow it too (docs/gift-cards.md).
+  LOYALTY_RETURN_IF_ERROR(settle_order_gift_card_holds(s, order, now));
   for (Hold& listed : holds) {
     LOYALTY_ASSIGN_OR_RETURN(Hold hold, lock_hold(s, order.program_id, listed.id));
     if (hold.status == HoldStatus::kOpen) {

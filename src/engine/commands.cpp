@@ -556,6 +556,9 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
         } else if constexpr (std::is_same_v<T, ReleaseGiftCardHold>) {
           OUTCOME_ASSIGN_OR_RETURN(GiftCardHoldResult r, release_gift_card_hold(s, c, now));
           return success(std::move(r));
+        } else if constexpr (std::is_same_v<T, SetGiftCardStatus>) {
+          OUTCOME_ASSIGN_OR_RETURN(GiftCardView r, set_gift_card_status(s, c, now));
+          return success(std::move(r));
         } else if constexpr (std::is_same_v<T, SendGift>) {
           OUTCOME_ASSIGN_OR_RETURN(GiftResult r, send_gift(s, programs_, c, now));
           return success(std::move(r));

@@ -267,7 +267,7 @@ using CommandBody =
                  ConsumeCoupon, RecordPaidPayment, CancelPaidMembership, EnsureReferralCode,
                  InviteReferral, ReviewReferral, AttachReferral, IssueGiftCard, ImportPhysicalCards,
                  ActivateGiftCard, CheckGiftCard, HoldGiftCard, CaptureGiftCardHold,
-                 ReleaseGiftCardHold, SendGift, ClaimGift, CancelGift>;
+                 ReleaseGiftCardHold, SendGift, ClaimGift, CancelGift, SetGiftCardStatus>;
 
 // ---- Outcomes ----
 

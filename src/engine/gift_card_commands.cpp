@@ -368,6 +368,7 @@ Result<GiftCardHoldResult> hold_gift_card(StoreSession& s, ProgramCache& program
   hold.status = GiftCardHoldStatus::kOpen;
   hold.amount_minor = c.amount_minor;
   hold.order_ref = c.order_ref;
+  hold.capture_on_paid = c.capture_on_paid;
   hold.created_at = now;
   hold.expires_at = now + Duration::from_seconds(int64_t{c.hold_minutes} * 60);
   hold.actor = c.actor;
@@ -394,15 +395,60 @@ Result<GiftCardHoldResult> release_gift_card_hold(StoreSession& s, const Release
   return settle(s, std::move(hold), 0, GiftCardHoldStatus::kReleased, c.actor, now);
 }
 
-Status release_order_gift_card_holds(StoreSession& s, ProgramId program, std::string_view order_ref,
-                                     Instant now) {
+Result<GiftCardView> set_gift_card_status(StoreSession& s, const SetGiftCardStatus& c,
+                                          Instant now) {
   GiftCardStore cards(s);
-  LOYALTY_ASSIGN_OR_RETURN(auto holds, cards.holds_of_order(program, order_ref));
+  LOYALTY_ASSIGN_OR_RETURN(auto card, cards.find_card(c.program_id, c.card_id));
+  if (!card)
+    return Status(ErrorCode::kNotFound, "gift card " + format_id(c.card_id) + " not found");
+  const GiftCardStatus from = c.disable ? GiftCardStatus::kActive : GiftCardStatus::kDisabled;
+  const GiftCardStatus to = c.disable ? GiftCardStatus::kDisabled : GiftCardStatus::kActive;
+  LOYALTY_ASSIGN_OR_RETURN(bool changed, cards.set_status(c.program_id, card->id, from, to));
+  if (!changed) {
+    return Status(ErrorCode::kConflict, "gift card " + format_id(card->id) + " is " +
+                                            to_string(card->status) + ", not " + to_string(from));
+  }
+  card->status = to;
+  LOYALTY_RETURN_IF_ERROR(
+      append(cards, *card, c.disable ? "disable" : "enable", 0, {}, "", c.actor, now));
+  return GiftCardView{std::move(*card)};
+}
+
+Status settle_order_gift_card_holds(StoreSession& s, const Order& order, Instant now) {
+  GiftCardStore cards(s);
+  LOYALTY_ASSIGN_OR_RETURN(auto holds, cards.holds_of_order(order.program_id, order.external_id));
+  const bool ended =
+      order.status == OrderStatus::kCancelled || order.status == OrderStatus::kReturned;
+  const bool paid = order.paid_at.has_value() && !ended;
+  const bool full = ended || order.refunded_minor >= order.total_minor;
   for (GiftCardHold& hold : holds) {
-    if (hold.status != GiftCardHoldStatus::kOpen) continue;
-    LOYALTY_ASSIGN_OR_RETURN(
-        auto r, settle(s, std::move(hold), 0, GiftCardHoldStatus::kReleased, "system", now));
-    (void)r;
+    if (hold.status == GiftCardHoldStatus::kOpen) {
+      if (ended) {
+        LOYALTY_RETURN_IF_ERROR(
+            settle(s, std::move(hold), 0, GiftCardHoldStatus::kReleased, "system", now).status());
+      } else if (paid && hold.capture_on_paid && hold.expires_at > now) {
+        const int64_t all = hold.amount_minor;
+        LOYALTY_RETURN_IF_ERROR(
+            settle(s, std::move(hold), all, GiftCardHoldStatus::kCaptured, "system", now).status());
+      }
+      continue;
+    }
+    if (hold.status != GiftCardHoldStatus::kCaptured || hold.captured_minor == 0) continue;
+    // What the refunds so far give back: the refunded share of the total, floored.
+    const int64_t due =
+        full || order.total_minor <= 0
+            ? hold.captured_minor
+            : static_cast<int64_t>(static_cast<__int128>(hold.captured_minor) *
+                                   std::min(order.refunded_minor, order.total_minor) /
+                                   order.total_minor);
+    const int64_t back = due - hold.refunded_minor;
+    if (back <= 0) continue;
+    LOYALTY_RETURN_IF_ERROR(cards.add_hold_refund(hold.program_id, hold.id, back));
+    LOYALTY_RETURN_IF_ERROR(cards.credit_balance(hold.program_id, hold.gift_card_id, back));
+    LOYALTY_ASSIGN_OR_RETURN(auto card, cards.find_card(hold.program_id, hold.gift_card_id));
+    LOYALTY_ASSERT(card.has_value());
+    LOYALTY_RETURN_IF_ERROR(
+        append(cards, *card, "refund", back, hold.id, hold.order_ref, "system", now));
   }
   return {};
 }

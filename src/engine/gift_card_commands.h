@@ -18,6 +18,7 @@
 #include "common/result.h"
 #include "common/time.h"
 #include "domain/gift_cards.h"
+#include "domain/order.h"
 #include "store/gift_cards_store.h"
 #include "store/store.h"
 
@@ -83,6 +84,7 @@ struct HoldGiftCard {
   std::string currency;
   std::string order_ref;
   int hold_minutes = kDefaultGiftCardHoldMinutes;
+  bool capture_on_paid = false;  // needs order_ref
   std::string actor;
 };
 // POST /v1/gift-cards/holds/{id}:capture. amount_minor = 0 captures all; less
@@ -97,6 +99,18 @@ struct CaptureGiftCardHold {
 struct ReleaseGiftCardHold {
   ProgramId program_id;
   store::GiftCardHoldId hold_id;
+  std::string actor;
+};
+
+// POST /v1/gift-cards/{id}:disable and :enable. A disabled card cannot be
+// held (kGiftCardNotUsable; a check answers it, status disabled); holds made
+// before stay and can still be captured or released, and an order's refund
+// still gives captured money back onto it. kConflict when the card is not active (to
+// disable) or not disabled (to enable).
+struct SetGiftCardStatus {
+  ProgramId program_id;
+  store::GiftCardId card_id;
+  bool disable = true;
   std::string actor;
 };
 
@@ -147,11 +161,16 @@ Result<GiftCardHoldResult> capture_gift_card_hold(store::StoreSession& s,
                                                   const CaptureGiftCardHold& c, Instant now);
 Result<GiftCardHoldResult> release_gift_card_hold(store::StoreSession& s,
                                                   const ReleaseGiftCardHold& c, Instant now);
-// The order hook (checkout_commands.cpp, settle_order_holds): when the
-// order with this external id is cancelled or returned, its open gift card
-// holds are released.
-Status release_order_gift_card_holds(store::StoreSession& s, ProgramId program,
-                                     std::string_view order_ref, Instant now);
+Result<GiftCardView> set_gift_card_status(store::StoreSession& s, const SetGiftCardStatus& c,
+                                          Instant now);
+// The order hook (checkout_commands.cpp, settle_order_holds), for the gift
+// card holds made with the order's external id: an open hold is released when
+// the order is cancelled or returned, and captured in full when it is paid if
+// the hold says capture_on_paid; a captured hold gives money back to its card
+// as the order is refunded — in proportion to the refunded share of the
+// order's total, all of what is left when the order is cancelled, returned or
+// fully refunded (the same rule as points paid at checkout).
+Status settle_order_gift_card_holds(store::StoreSession& s, const Order& order, Instant now);
 // The holds job's gift card part: releases up to `limit` open gift card holds
 // whose expires_at passed (status expired). Returns how many.
 Result<int> release_expired_gift_card_holds(store::StoreSession& s, int limit, Instant now);

@@ -20,7 +20,7 @@ constexpr const char* kCardColumns =
     "created_at, activated_at, actor";
 constexpr const char* kHoldColumns =
     "id, program_id, gift_card_id, status, amount_minor, captured_minor, order_ref, created_at, "
-    "expires_at, settled_at, actor";
+    "expires_at, settled_at, actor, refunded_minor, capture_on_paid";
 constexpr const char* kTransactionColumns =
     "id, program_id, gift_card_id, kind, amount_minor, balance_after_minor, held_after_minor, "
     "hold_id, order_ref, created_at, actor";
@@ -67,6 +67,8 @@ GiftCardHold read_hold(const Row& r, BadText& bad) {
   h.expires_at = Instant{r.get_int(8)};
   h.settled_at = opt_instant(r, 9);
   h.actor = std::string(r.get_text(10));
+  h.refunded_minor = r.get_int(11);
+  h.capture_on_paid = r.get_int(12) != 0;
   return h;
 }
 
@@ -169,6 +171,26 @@ Status GiftCardStore::settle_held(ProgramId program, GiftCardId id, int64_t capt
   return {};
 }
 
+Status GiftCardStore::credit_balance(ProgramId program, GiftCardId id, int64_t amount_minor) {
+  LOYALTY_ASSERT(amount_minor > 0);
+  LOYALTY_RETURN_IF_ERROR(
+      db_.query("UPDATE gift_cards SET balance_minor = balance_minor + ? "
+                "WHERE program_id = ? AND id = ?",
+                {amount_minor, program.value, id.value}));
+  if (db_.changes() != 1) {
+    return Status(ErrorCode::kInternal, "gift card " + format_id(id) + " is gone");
+  }
+  return {};
+}
+
+Result<bool> GiftCardStore::set_status(ProgramId program, GiftCardId id, GiftCardStatus from,
+                                       GiftCardStatus to) {
+  LOYALTY_RETURN_IF_ERROR(
+      db_.query("UPDATE gift_cards SET status = ? WHERE program_id = ? AND id = ? AND status = ?",
+                {to_string(to), program.value, id.value, to_string(from)}));
+  return db_.changes() == 1;
+}
+
 Result<bool> GiftCardStore::activate(ProgramId program, GiftCardId id, int64_t amount_minor,
                                      Instant at) {
   LOYALTY_ASSERT(amount_minor > 0);
@@ -183,14 +205,14 @@ Result<GiftCardHoldId> GiftCardStore::insert_hold(const GiftCardHold& h) {
   LOYALTY_ASSERT(h.amount_minor > 0 && h.status == GiftCardHoldStatus::kOpen);
   const std::string sql =
       "INSERT INTO gift_card_holds (program_id, gift_card_id, status, amount_minor, "
-      "captured_minor, order_ref, created_at, expires_at, settled_at, actor) "
-      "VALUES (?, ?, ?, ?, 0, ?, ?, ?, NULL, ?)";
+      "captured_minor, order_ref, created_at, expires_at, settled_at, actor, refunded_minor, "
+      "capture_on_paid) VALUES (?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, 0, ?)";
   LOYALTY_ASSIGN_OR_RETURN(
       int64_t id,
       insert_returning_id(db_, sql,
                           {h.program_id.value, h.gift_card_id.value, to_string(h.status),
                            h.amount_minor, h.order_ref, h.created_at.micros_since_epoch,
-                           h.expires_at.micros_since_epoch, h.actor}));
+                           h.expires_at.micros_since_epoch, h.actor, h.capture_on_paid}));
   return GiftCardHoldId{id};
 }
 
@@ -215,6 +237,20 @@ Status GiftCardStore::settle_hold(const GiftCardHold& h) {
   if (db_.changes() != 1) {
     return Status(ErrorCode::kRetryable,
                   "gift card hold " + format_id(h.id) + " changed in another transaction");
+  }
+  return {};
+}
+
+Status GiftCardStore::add_hold_refund(ProgramId program, GiftCardHoldId id, int64_t amount_minor) {
+  LOYALTY_ASSERT(amount_minor > 0);
+  LOYALTY_RETURN_IF_ERROR(
+      db_.query("UPDATE gift_card_holds SET refunded_minor = refunded_minor + ? "
+                "WHERE program_id = ? AND id = ? AND status = 'captured' "
+                "AND refunded_minor + ? <= captured_minor",
+                {amount_minor, program.value, id.value, amount_minor}));
+  if (db_.changes() != 1) {
+    return Status(ErrorCode::kRetryable,
+                  "gift card hold " + format_id(id) + " changed in another transaction");
   }
   return {};
 }

@@ -62,6 +62,8 @@ struct GiftCardHold {
   GiftCardHoldStatus status = GiftCardHoldStatus::kOpen;
   int64_t amount_minor = 0;
   int64_t captured_minor = 0;
+  int64_t refunded_minor = 0;    // of the captured money, given back by the order's refunds
+  bool capture_on_paid = false;  // captured in full when its order is paid
   std::string order_ref;
   Instant created_at;
   Instant expires_at;
@@ -72,13 +74,13 @@ struct GiftCardHold {
 };
 
 // One line of a card's history. amount_minor: what the line did to the
-// balance available (+ issue, activation, release; - hold) or, for a capture,
-// the money spent (held -> gone).
+// balance available (+ issue, activation, release, refund; - hold; 0 disable,
+// enable) or, for a capture, the money spent (held -> gone).
 struct GiftCardTransaction {
   GiftCardTransactionId id;
   ProgramId program_id;
   GiftCardId gift_card_id;
-  std::string kind;  // issue, activate, hold, capture, release, expire
+  std::string kind;  // issue, activate, hold, capture, release, expire, refund, disable, enable
   int64_t amount_minor = 0;
   int64_t balance_after_minor = 0;
   int64_t held_after_minor = 0;
@@ -109,6 +111,10 @@ class GiftCardStore {
   Result<bool> hold_balance(ProgramId program, GiftCardId id, int64_t amount_minor);
   // Held money leaves: `captured` is spent, `released` goes back to balance.
   Status settle_held(ProgramId program, GiftCardId id, int64_t captured, int64_t released);
+  // Money a captured hold gives back (an order refund): onto the balance.
+  Status credit_balance(ProgramId program, GiftCardId id, int64_t amount_minor);
+  // Writes the card's status if it still is `from`; false otherwise.
+  Result<bool> set_status(ProgramId program, GiftCardId id, GiftCardStatus from, GiftCardStatus to);
   // inactive -> active with its first balance; false when no longer inactive.
   Result<bool> activate(ProgramId program, GiftCardId id, int64_t amount_minor, Instant at);
 
@@ -117,6 +123,8 @@ class GiftCardStore {
   // Writes status, captured_minor and settled_at if the hold is still open;
   // kRetryable when another transaction settled it first.
   Status settle_hold(const GiftCardHold& h);
+  // Adds to a captured hold's refunded_minor (never above captured_minor).
+  Status add_hold_refund(ProgramId program, GiftCardHoldId id, int64_t amount_minor);
   // Open holds whose expires_at <= now, oldest first.
   Result<std::vector<std::pair<ProgramId, GiftCardHoldId>>> expired_open_holds(Instant now,
                                                                                int limit);

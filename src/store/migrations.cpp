@@ -703,6 +703,12 @@ CREATE INDEX gifts_recipient ON gifts (program_id, recipient_id) WHERE recipient
 CREATE INDEX gifts_pending_email ON gifts (program_id, recipient_key) WHERE status = 'pending';
 CREATE INDEX gifts_pending_expiry ON gifts (program_id, expires_at) WHERE status = 'pending';
 )SQL"},
+      // Gift card holds captured when their order is paid, and the money an
+      // order's refund gave back to the card after a capture (docs/gift-cards.md).
+      {21, "gift card refunds", R"SQL(
+ALTER TABLE gift_card_holds ADD COLUMN capture_on_paid {INT} NOT NULL DEFAULT 0;
+ALTER TABLE gift_card_holds ADD COLUMN refunded_minor {INT} NOT NULL DEFAULT 0;
+)SQL"},
   };
   return kMigrations;
 }

@@ -289,6 +289,70 @@ TEST_F(GiftCardsApi, RedeemingAGiftCardRewardIssuesACardOfItsValue) {
   EXPECT_EQ(available(program_, alice), 500);
 }
 
+TEST_F(GiftCardsApi, AMembersCardsAreListedWithoutCodes) {
+  put_config(program_, kGiftCatalog, /*yaml=*/true);
+  const std::string alice = enroll(program_, "alice");
+  ASSERT_EQ(credit(program_, alice, 6000).status, 201);
+  std::string codes;
+  for (int i = 0; i < 2; ++i) {
+    HttpResponse r = post("/v1/members/" + alice + "/redemptions", R"({"reward_id":"gift-25"})");
+    ASSERT_EQ(r.status, 201) << r.body;
+    codes += Json(r.body).str("/gift_card/code") + " ";
+  }
+  issue(1000);  // bought in the shop: nobody's
+  HttpResponse list = client().get("/v1/members/" + alice + "/gift-cards", auth(program_.key));
+  ASSERT_EQ(list.status, 200) << list.body;
+  Json l(list.body);
+  EXPECT_EQ(l.size("/data"), 2u);
+  EXPECT_EQ(l.str("/data/0/member_id"), alice);
+  EXPECT_EQ(l.num("/data/0/balance_minor"), 2500);
+  for (size_t at = 0; (at = codes.find(' ')) != std::string::npos; codes.erase(0, at + 1)) {
+    EXPECT_EQ(list.body.find(codes.substr(0, at)), std::string::npos);
+  }
+  EXPECT_EQ(client().get("/v1/members/mem_999/gift-cards", auth(program_.key)).status, 404);
+}
+
+TEST_F(GiftCardsApi, PaidOrdersCaptureTheirHoldsRefundsCreditTheCardAndAdminsDisableCards) {
+  Json issued = issue(10'000);
+  const std::string id = issued.str("/gift_card/id");
+  HttpResponse held =
+      post("/v1/gift-cards/holds", R"({"code":")" + issued.str("/code") + R"(","pin":")" +
+                                       issued.str("/pin") +
+                                       R"(","amount_minor":4000,"currency":"USD",)"
+                                       R"("order_ref":"A-1","capture_on_paid":true})");
+  ASSERT_EQ(held.status, 201) << held.body;
+  EXPECT_TRUE(Json(held.body).boolean("/hold/capture_on_paid"));
+  const std::string member = enroll(program_, "bob");
+  HttpResponse order =
+      post("/v1/orders",
+           R"({"external_id":"A-1","member_id":")" + member +
+               R"(","currency":"USD","placed_at":"2024-06-01T00:00:00Z","status":"paid",)"
+               R"("items":[{"sku":"S","name":"S","quantity":1,"unit_price_minor":8000}]})");
+  ASSERT_EQ(order.status, 201) << order.body;
+  Json after_paid = card(id);
+  EXPECT_EQ(after_paid.str("/holds/0/status"), "captured");
+  EXPECT_EQ(after_paid.num("/balance_minor"), 6000);
+  HttpResponse refunded = post("/v1/orders/" + Json(order.body).str("/id") + "/refunds",
+                               R"({"event_id":"r-1","amount_minor":2000})");
+  ASSERT_EQ(refunded.status, 200) << refunded.body;
+  Json after_refund = card(id);
+  EXPECT_EQ(after_refund.num("/holds/0/refunded_minor"), 1000);  // a quarter of 4000
+  EXPECT_EQ(after_refund.num("/balance_minor"), 7000);
+
+  HttpResponse off = post("/v1/gift-cards/" + id + ":disable", "");
+  ASSERT_EQ(off.status, 200) << off.body;
+  EXPECT_EQ(Json(off.body).str("/status"), "disabled");
+  HttpResponse refused = hold(issued.str("/code"), issued.str("/pin"), 100);
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(problem_slug(refused), "gift-card-not-usable");
+  HttpResponse twice = post("/v1/gift-cards/" + id + ":disable", "");
+  EXPECT_EQ(twice.status, 409) << twice.body;
+  EXPECT_EQ(problem_slug(twice), "conflict");
+  ASSERT_EQ(post("/v1/gift-cards/" + id + ":enable", "").status, 200);
+  EXPECT_EQ(hold(issued.str("/code"), issued.str("/pin"), 100).status, 201);
+  EXPECT_EQ(post("/v1/gift-cards/gc_999:disable", "").status, 404);
+}
+
 TEST_F(GiftCardsApi, CodesAndPinsNeverReachTheLogs) {
   std::ostringstream log;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);

@@ -76,6 +76,26 @@ class EngineScenario : public ::testing::TestWithParam<Backend> {
     return n;
   }
   void clock_days(int d) { clock_.advance(Duration::from_days(d)); }
+  // An order of one item at `price_minor` for `member`, placed now.
+  engine::CreateOrder one_item_order(MemberId member, const std::string& external_id,
+                                     int64_t price_minor, const std::string& currency,
+                                     OrderStatus status) {
+    engine::CreateOrder c;
+    c.program_id = program_;
+    c.order.external_id = external_id;
+    c.order.currency = currency;
+    c.order.placed_at = clock_.now();
+    OrderItem item;
+    item.sku = "SKU-1";
+    item.name = "Thing";
+    item.category = "things";
+    item.quantity = 1;
+    item.unit_price_minor = price_minor;
+    c.order.items.push_back(item);
+    c.customer.member_id = member;
+    c.status = status;
+    return c;
+  }
   MemberId enroll(const std::string& external_id) {
     engine::EnrollMember e;
     e.member.program_id = program_;

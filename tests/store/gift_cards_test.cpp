@@ -83,17 +83,45 @@ class GiftCardsTest : public store::testing::EngineScenario {
     store::GiftCard card = *must(cards.find_card(program_, id));
     int64_t open = 0;
     int64_t captured = 0;
+    int64_t refunded = 0;
     for (const auto& h : must(cards.holds_of_card(program_, id))) {
       if (h.status == GiftCardHoldStatus::kOpen) open += h.amount_minor;
       captured += h.captured_minor;
+      refunded += h.refunded_minor;
     }
     EXPECT_EQ(card.held_minor, open);
-    EXPECT_EQ(card.initial_minor, card.balance_minor + card.held_minor + captured);
+    EXPECT_EQ(card.initial_minor, card.balance_minor + card.held_minor + captured - refunded);
     auto lines = must(cards.transactions_of_card(program_, id));
     if (!lines.empty()) {
       EXPECT_EQ(lines.back().balance_after_minor, card.balance_minor);
       EXPECT_EQ(lines.back().held_after_minor, card.held_minor);
     }
+  }
+  // An order of `total_minor` (one item), placed or paid, for a new member.
+  OrderId place_order(const std::string& external_id, int64_t total_minor, OrderStatus status) {
+    return ok<engine::OrderResult>(one_item_order(enroll("buyer-" + external_id), external_id,
+                                                  total_minor, "EUR", status))
+        .order.id;
+  }
+  void order_status(OrderId order, OrderStatus status, const std::string& event_id) {
+    engine::UpdateOrderStatus u;
+    u.program_id = program_;
+    u.order_id = order;
+    u.change.status = status;
+    u.change.event_id = event_id;
+    ok<engine::OrderResult>(u);
+  }
+  void refund(OrderId order, int64_t amount_minor, const std::string& event_id) {
+    engine::RefundOrder r;
+    r.program_id = program_;
+    r.order_id = order;
+    r.change.event_id = event_id;
+    r.change.amount_minor = amount_minor;
+    ok<engine::OrderResult>(r);
+  }
+  store::GiftCardHold stored_hold(store::GiftCardHoldId id) {
+    GiftCardStore cards(*reader_);
+    return *must(cards.find_hold(program_, id));
   }
   std::string error_of(const engine::Outcome& out) {
     return std::string(error_code_name(out.status.code()));
@@ -268,32 +296,85 @@ TEST_P(GiftCardsTest, CancellingTheOrderReleasesItsOpenGiftCardHolds) {
   engine::HoldGiftCard other = hold_command(card, 200);
   other.order_ref = "B-200";
   auto kept = ok<engine::GiftCardHoldResult>(other);
-  engine::CreateOrder placed;
-  placed.program_id = program_;
-  placed.order.external_id = "A-100";
-  placed.order.currency = "EUR";
-  placed.order.placed_at = clock_.now();
-  OrderItem item;
-  item.sku = "sku-1";
-  item.name = "Thing";
-  item.quantity = 1;
-  item.unit_price_minor = 5000;
-  placed.order.items.push_back(item);
-  placed.customer.member_id = enroll("m1");
-  placed.status = OrderStatus::kPlaced;
-  OrderId order = ok<engine::OrderResult>(placed).order.id;
+  OrderId order = place_order("A-100", 5000, OrderStatus::kPlaced);
   EXPECT_EQ(stored(card.card.id).held_minor, 500);
-  engine::UpdateOrderStatus cancel;
-  cancel.program_id = program_;
-  cancel.order_id = order;
-  cancel.change.status = OrderStatus::kCancelled;
-  cancel.change.event_id = "c1";
-  ok<engine::OrderResult>(cancel);
+  order_status(order, OrderStatus::kCancelled, "c1");
   GiftCardStore cards(*reader_);
   EXPECT_EQ(must(cards.find_hold(program_, open.hold.id))->status, GiftCardHoldStatus::kReleased);
   EXPECT_EQ(must(cards.find_hold(program_, kept.hold.id))->status, GiftCardHoldStatus::kOpen);
   EXPECT_EQ(stored(card.card.id).balance_minor, 800);
   EXPECT_EQ(stored(card.card.id).held_minor, 200);
+  expect_consistent(card.card.id);
+}
+
+TEST_P(GiftCardsTest, AHoldIsCapturedWhenItsOrderIsPaidAndRefundsCreditTheCardBack) {
+  engine::GiftCardIssued card = issue(10'000);
+  engine::HoldGiftCard h = hold_command(card, 3000);  // for order A-100
+  h.capture_on_paid = true;
+  auto held = ok<engine::GiftCardHoldResult>(h);
+  EXPECT_TRUE(held.hold.capture_on_paid);
+  // Placed: still held. Paid: captured in full by the order, not by the shop.
+  OrderId order = place_order("A-100", 8000, OrderStatus::kPlaced);
+  EXPECT_EQ(stored_hold(held.hold.id).status, GiftCardHoldStatus::kOpen);
+  order_status(order, OrderStatus::kPaid, "p1");
+  EXPECT_EQ(stored_hold(held.hold.id).status, GiftCardHoldStatus::kCaptured);
+  EXPECT_EQ(stored_hold(held.hold.id).captured_minor, 3000);
+  EXPECT_EQ(stored(card.card.id).balance_minor, 7000);
+  EXPECT_EQ(stored(card.card.id).held_minor, 0);
+  // A quarter of the order refunded: a quarter of what the card paid back.
+  refund(order, 2000, "r1");
+  EXPECT_EQ(stored_hold(held.hold.id).refunded_minor, 750);
+  EXPECT_EQ(stored(card.card.id).balance_minor, 7750);
+  refund(order, 2000, "r1");  // the same refund event again: nothing more
+  EXPECT_EQ(stored(card.card.id).balance_minor, 7750);
+  // 3333 of 8000 refunded in all: floor(3000 * 3333 / 8000) = 1249.
+  refund(order, 1333, "r2");
+  EXPECT_EQ(stored_hold(held.hold.id).refunded_minor, 1249);
+  // Returned: the rest of what the card paid comes back.
+  order_status(order, OrderStatus::kDelivered, "d1");
+  order_status(order, OrderStatus::kReturned, "x1");
+  EXPECT_EQ(stored_hold(held.hold.id).refunded_minor, 3000);
+  EXPECT_EQ(stored(card.card.id).balance_minor, 10'000);
+  GiftCardStore cards(*reader_);
+  auto lines = must(cards.transactions_of_card(program_, card.card.id));
+  int refunds = 0;
+  for (const auto& t : lines) refunds += t.kind == "refund" ? 1 : 0;
+  EXPECT_EQ(refunds, 3);
+  expect_consistent(card.card.id);
+  // A hold without capture_on_paid waits for the shop's capture.
+  auto manual = ok<engine::GiftCardHoldResult>([&] {
+    engine::HoldGiftCard m = hold_command(card, 500);
+    m.order_ref = "B-200";
+    return m;
+  }());
+  place_order("B-200", 4000, OrderStatus::kPaid);
+  EXPECT_EQ(stored_hold(manual.hold.id).status, GiftCardHoldStatus::kOpen);
+  expect_consistent(card.card.id);
+}
+
+TEST_P(GiftCardsTest, ADisabledCardCannotBeHeldUntilEnabled) {
+  engine::GiftCardIssued card = issue(2000);
+  auto before = ok<engine::GiftCardHoldResult>(hold_command(card, 500));
+  auto disabled = ok<engine::GiftCardView>(
+      engine::SetGiftCardStatus{program_, card.card.id, /*disable=*/true, "admin"});
+  EXPECT_EQ(disabled.card.status, GiftCardStatus::kDisabled);
+  // A check answers what the card is (disabled); a hold is refused.
+  engine::Outcome checked = check(card.code, card.pin);
+  ASSERT_TRUE(checked.status.ok()) << checked.status.message();
+  EXPECT_EQ(std::get<engine::GiftCardView>(checked.value).card.status, GiftCardStatus::kDisabled);
+  EXPECT_EQ(error_of(run(hold_command(card, 100))), "gift_card_not_usable");
+  // Money reserved before can still be captured.
+  ASSERT_TRUE(capture(before.hold.id, 0).status.ok());
+  EXPECT_EQ(run(engine::SetGiftCardStatus{program_, card.card.id, true, "admin"}).status.code(),
+            ErrorCode::kConflict);
+  ok<engine::GiftCardView>(engine::SetGiftCardStatus{program_, card.card.id, false, "admin"});
+  EXPECT_TRUE(run(hold_command(card, 100)).status.ok());
+  EXPECT_EQ(run(engine::SetGiftCardStatus{program_, card.card.id, false, "admin"}).status.code(),
+            ErrorCode::kConflict);
+  EXPECT_EQ(
+      run(engine::SetGiftCardStatus{program_, store::GiftCardId{999}, true, "admin"}).status.code(),
+      ErrorCode::kNotFound);
+  EXPECT_EQ(stored(card.card.id).balance_minor, 1400);
   expect_consistent(card.card.id);
 }
 
@@ -349,7 +430,7 @@ TEST_P(GiftCardsTest, VerifyFindsACardWhoseBalanceDriftedFromItsHistory) {
   EXPECT_EQ(problems(),
             (std::vector<std::string>{
                 name + ": balance 701 / held 300 differ from its transactions 700 / 300",
-                name + ": was given 1000 but balance + held + captured is 1001"}));
+                name + ": was given 1000 but balance + held + captured - refunded is 1001"}));
   drift(-1);
   EXPECT_TRUE(problems().empty());
 }

@@ -75,20 +75,8 @@ class ReferralEngine : public EngineScenario {
   }
   engine::CreateOrder order_body(MemberId member, const std::string& external_id,
                                  int64_t price_minor, const std::string& code = "") {
-    engine::CreateOrder c;
-    c.program_id = program_;
-    c.order.external_id = external_id;
-    c.order.currency = "USD";
-    c.order.placed_at = clock_.now();
-    OrderItem item;
-    item.sku = "SKU-1";
-    item.name = "Thing";
-    item.category = "things";
-    item.quantity = 1;
-    item.unit_price_minor = price_minor;
-    c.order.items.push_back(item);
-    c.customer.member_id = member;
-    c.status = OrderStatus::kPaid;
+    engine::CreateOrder c =
+        one_item_order(member, external_id, price_minor, "USD", OrderStatus::kPaid);
     c.referral.code = code;
     return c;
   }
