@@ -5,11 +5,13 @@
 #
 #   bench/run_referral_overhead_bench.sh [ROUNDS]   (default 5)
 #
-# Three servers run side by side on fresh SQLite files: "off" has the order
+# Four servers run side by side on fresh SQLite files: "off" has the order
 # bench's earn rules (bench/order_bench_program.yaml), "on" the same plus a
 # referral policy with every fraud control on (bench/referral_bench_policy.yaml),
 # "plain" the same policy with every fraud control off
-# (bench/referral_bench_plain_policy.yaml); "on" and "plain" have REFERRERS
+# (bench/referral_bench_plain_policy.yaml), "idle" the policy of "on" but its
+# members join without a code (the checks every unreferred enrollment and first
+# order pays in a program with referrals); "on" and "plain" have REFERRERS
 # members whose codes the referees use. Each round, on every side (the order
 # rotating):
 #   - enrollments: MEMBERS new members over HTTP; on "on" each joins with a
@@ -20,8 +22,9 @@
 #   - first orders: one paid order for each member just enrolled (on "on":
 #     the referral's qualifying order found and recorded).
 # Figures per round: enroll_per_s_{off,plain,on}, first_orders_per_s_{...},
-# the ratios on/off (the whole referral feature) and on/plain (the fraud
-# screening alone); the summary gives the medians. Every store is verified.
+# the ratios on/off (the whole referral feature on referred traffic), on/plain
+# (the fraud screening alone) and idle/off (the checks on unreferred traffic);
+# the summary gives the medians. Every store is verified.
 #
 # Environment: BUILD_DIR (default build-sys), MEMBERS (5000), REFERRERS (1000),
 # SKIP_BUILD=1, BENCH_TMPDIR (/tmp).
@@ -43,7 +46,8 @@ cat "$ROOT/bench/order_bench_program.yaml" >"$WORK/off.yaml"
 cat "$ROOT/bench/order_bench_program.yaml" "$ROOT/bench/referral_bench_policy.yaml" >"$WORK/on.yaml"
 cat "$ROOT/bench/order_bench_program.yaml" "$ROOT/bench/referral_bench_plain_policy.yaml" \
   >"$WORK/plain.yaml"
-SIDES="off plain on"
+cp "$WORK/on.yaml" "$WORK/idle.yaml"
+SIDES="off plain on idle"
 
 declare -A PID URLS KEYS
 cleanup_both() {
@@ -84,7 +88,7 @@ check() {  # check FILE SIDE
 }
 enroll_round() {  # enroll_round SIDE ROUND -> prints enrollments/s
   local codes=()
-  if [ "$1" != off ]; then codes=(--referral-codes-file "$WORK/$1-codes.txt"); fi
+  if [ "$1" = on ] || [ "$1" = plain ]; then codes=(--referral-codes-file "$WORK/$1-codes.txt"); fi
   "$LOAD" --mode enroll --url "${URLS[$1]}" --key "${KEYS[$1]}" --count "$MEMBERS" \
     --prefix "$1-r$2-" --members-file "$WORK/$1-r$2.txt" --connections $CONNECTIONS \
     "${codes[@]}" >"$WORK/$1-enroll.txt"
@@ -102,9 +106,9 @@ declare -A ENROLL ORDERS
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
 for round in $(seq "$ROUNDS"); do
   case $((round % 3)) in
-    1) order="off plain on" ;;
-    2) order="on off plain" ;;
-    *) order="plain on off" ;;
+    1) order="off plain on idle" ;;
+    2) order="on idle off plain" ;;
+    *) order="idle plain off on" ;;
   esac
   for side in $order; do ENROLL[$side]=$(enroll_round "$side" "$round"); done
   for side in $order; do ORDERS[$side]=$(orders_round "$side" "$round"); done
@@ -116,6 +120,8 @@ for round in $(seq "$ROUNDS"); do
   figure "$round" enroll_on_plain_ratio "$(ratio "${ENROLL[on]}" "${ENROLL[plain]}")"
   figure "$round" first_orders_on_off_ratio "$(ratio "${ORDERS[on]}" "${ORDERS[off]}")"
   figure "$round" first_orders_on_plain_ratio "$(ratio "${ORDERS[on]}" "${ORDERS[plain]}")"
+  figure "$round" enroll_idle_off_ratio "$(ratio "${ENROLL[idle]}" "${ENROLL[off]}")"
+  figure "$round" first_orders_idle_off_ratio "$(ratio "${ORDERS[idle]}" "${ORDERS[off]}")"
   echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 
