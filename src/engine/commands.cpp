@@ -202,6 +202,13 @@ Status validate_member(const Member& m) {
 
 }  // namespace
 
+Status lock_member_pair(StoreSession& s, ProgramId program, MemberId a, MemberId b) {
+  std::vector<MemberId> ids = {a};
+  if (b != a) ids.push_back(b);
+  std::sort(ids.begin(), ids.end());
+  return s.lock_members(program, ids);
+}
+
 Result<MemberLedger> caught_up_ledger(StoreSession& s, ProgramCache& programs, ProgramId program_id,
                                       MemberId member_id, Instant now, bool with_lots) {
   LOYALTY_ASSIGN_OR_RETURN(auto ctx,

@@ -27,13 +27,6 @@ using store::StoreSession;
 
 constexpr int kMaxTokenDraws = 4;
 
-Status lock_pair(StoreSession& s, ProgramId program, MemberId a, MemberId b) {
-  std::vector<MemberId> ids = {a};
-  if (b != a) ids.push_back(b);
-  std::sort(ids.begin(), ids.end());
-  return s.lock_members(program, ids);
-}
-
 // The event of a gift; `token`/`link`/`coupon_code` in clear when given (what
 // the shop's mailer sends: docs/events.md).
 Status emit(StoreSession& s, std::string_view type, const Gift& g, Instant now,
@@ -160,7 +153,7 @@ Result<GiftResult> deliver(StoreSession& s, ProgramCache& programs, const Progra
   if (recipient.status == MemberStatus::kBlocked) {
     return Status(ErrorCode::kMemberBlocked, "member " + format_id(recipient.id) + " is blocked");
   }
-  LOYALTY_RETURN_IF_ERROR(lock_pair(s, program.id, g.giver_id, recipient.id));
+  LOYALTY_RETURN_IF_ERROR(lock_member_pair(s, program.id, g.giver_id, recipient.id));
   GiftStore gifts(s);
   LOYALTY_ASSIGN_OR_RETURN(g, reread(gifts, g));
   LOYALTY_RETURN_IF_ERROR(not_pending(g));
@@ -269,15 +262,16 @@ Result<GiftResult> send_gift(StoreSession& s, ProgramCache& programs, const Send
   LOYALTY_RETURN_IF_ERROR(s.lock_members(program.id, {giver.id}));
   GiftStore gifts(s);
   LOYALTY_ASSIGN_OR_RETURN(GiftUsage usage, gifts.usage(program.id, giver.id, period));
+  const std::string recipient_key = gift_email_key(*recipient_email);
   LOYALTY_RETURN_IF_ERROR(check_new_gift(gc, kind, c.points.value, gift_email_key(giver.email),
-                                         gift_email_key(*recipient_email), c.message, usage));
+                                         recipient_key, c.message, usage));
   Gift g;
   g.program_id = program.id;
   g.giver_id = giver.id;
   g.kind = kind;
   g.status = GiftStatus::kPending;
   g.recipient_email = *recipient_email;
-  g.recipient_key = gift_email_key(*recipient_email);
+  g.recipient_key = recipient_key;
   g.message = c.message;
   g.period_key = period;
   g.created_at = now;
@@ -407,29 +401,20 @@ Status gifts_on_enrollment(StoreSession& s, ProgramCache& programs, const Progra
 
 Result<JobStepResult> run_gift_job(StoreSession& s, ProgramCache& programs,
                                    const RunProgramJob& job, Instant now) {
-  JobStepResult result;
-  LOYALTY_ASSIGN_OR_RETURN(auto state, s.claim_job_state(job.program_id, kGiftsJob,
-                                                         std::to_string(now.micros_since_epoch)));
-  if (!state) {
-    result.skipped = true;
-    return result;
-  }
-  GiftStore gifts(s);
-  LOYALTY_ASSIGN_OR_RETURN(auto due, gifts.due_pending(job.program_id, now, job.max_items));
-  for (const Gift& candidate : due) {
-    LOYALTY_RETURN_IF_ERROR(s.lock_members(job.program_id, {candidate.giver_id}));
-    LOYALTY_ASSIGN_OR_RETURN(Gift g, reread(gifts, candidate));
-    if (g.status != GiftStatus::kPending || g.expires_at > now) continue;
-    LOYALTY_RETURN_IF_ERROR(
-        give_back(s, programs, std::move(g), GiftStatus::kReturned, "system", now).status());
-    ++result.items;
-  }
-  state->last_completed_key = std::to_string(now.micros_since_epoch);
-  state->last_run_by = job.node;
-  state->last_run_at = now;
-  LOYALTY_RETURN_IF_ERROR(s.save_job_state(job.program_id, kGiftsJob, *state));
-  result.complete = static_cast<int>(due.size()) < job.max_items;
-  return result;
+  return run_due_items_step(s, job, kGiftsJob, now, [&]() -> Result<DueItems> {
+    GiftStore gifts(s);
+    LOYALTY_ASSIGN_OR_RETURN(auto due, gifts.due_pending(job.program_id, now, job.max_items));
+    DueItems out{0, due.size()};
+    for (const Gift& candidate : due) {
+      LOYALTY_RETURN_IF_ERROR(s.lock_members(job.program_id, {candidate.giver_id}));
+      LOYALTY_ASSIGN_OR_RETURN(Gift g, reread(gifts, candidate));
+      if (g.status != GiftStatus::kPending || g.expires_at > now) continue;
+      LOYALTY_RETURN_IF_ERROR(
+          give_back(s, programs, std::move(g), GiftStatus::kReturned, "system", now).status());
+      ++out.written;
+    }
+    return out;
+  });
 }
 
 }  // namespace loyalty::engine

@@ -201,6 +201,26 @@ Result<JobStepResult> run_expiry_warnings(StoreSession& s, const Program& progra
 
 const char* to_string(ProgramJob job) { return job_name(job).data(); }
 
+Result<JobStepResult> run_due_items_step(StoreSession& s, const RunProgramJob& job,
+                                         std::string_view name, Instant now,
+                                         const std::function<Result<DueItems>()>& step) {
+  JobStepResult result;
+  LOYALTY_ASSIGN_OR_RETURN(
+      auto state, s.claim_job_state(job.program_id, name, std::to_string(now.micros_since_epoch)));
+  if (!state) {
+    result.skipped = true;
+    return result;
+  }
+  LOYALTY_ASSIGN_OR_RETURN(DueItems done, step());
+  state->last_completed_key = std::to_string(now.micros_since_epoch);
+  state->last_run_by = job.node;
+  state->last_run_at = now;
+  LOYALTY_RETURN_IF_ERROR(s.save_job_state(job.program_id, name, *state));
+  result.items = done.written;
+  result.complete = done.due < static_cast<size_t>(job.max_items);
+  return result;
+}
+
 Result<JobStepResult> run_program_job(StoreSession& s, ProgramCache& programs,
                                       const RunProgramJob& job, Instant now) {
   LOYALTY_ASSERT(job.max_items > 0 && job.catch_up_days >= 0);

@@ -5,6 +5,8 @@
 // Engine-internal: included by src/engine/*.cpp only.
 #pragma once
 
+#include <functional>
+
 #include <memory>
 #include <string_view>
 
@@ -33,6 +35,19 @@ Result<Member> enroll_member(store::StoreSession& s, ProgramCache& programs, con
 // One step of a per-program job; see RunProgramJob.
 Result<JobStepResult> run_program_job(store::StoreSession& s, ProgramCache& programs,
                                       const RunProgramJob& job, Instant now);
+
+// One step of a per-program job whose work is the items due now (paid
+// memberships, referrals, gifts): under the job's state row lock (another
+// node holding it: skipped), `step` handles at most job.max_items due items
+// and says how many it wrote and how many were due; the run is recorded in
+// job_state, and the step is complete when fewer than max_items were due.
+struct DueItems {
+  int written = 0;
+  size_t due = 0;
+};
+Result<JobStepResult> run_due_items_step(store::StoreSession& s, const RunProgramJob& job,
+                                         std::string_view name, Instant now,
+                                         const std::function<Result<DueItems>()>& step);
 
 // The job names used in job_state and job_marks.
 inline constexpr std::string_view kBirthdaysJob = "birthdays";

@@ -33,6 +33,9 @@ inline constexpr int kMaxClaimedOrdersPerClaim = 100;
 Result<MemberLedger> caught_up_ledger(store::StoreSession& s, ProgramCache& programs,
                                       ProgramId program_id, MemberId member_id, Instant now,
                                       bool with_lots = true);
+// Locks two members of the program (one when a == b) in ascending id order,
+// as every write touching two members must (commands.cpp).
+Status lock_member_pair(store::StoreSession& s, ProgramId program, MemberId a, MemberId b);
 // The member, or kNotFound "member <id> not found" (commands.cpp).
 Result<Member> require_member(store::StoreSession& s, ProgramId program, MemberId id);
 

@@ -8,6 +8,7 @@
 #include "common/json_writer.h"
 #include "domain/config_document.h"
 #include "engine/engine.h"
+#include "engine/job_commands.h"
 #include "engine/tier_commands.h"
 
 namespace loyalty::engine {
@@ -195,43 +196,35 @@ Result<JobStepResult> run_paid_membership_job(StoreSession& s, ProgramCache& pro
     result.complete = true;  // no plans: nothing due, nothing written
     return result;
   }
-  LOYALTY_ASSIGN_OR_RETURN(auto state, s.claim_job_state(program.id, kPaidMembershipsJob,
-                                                         std::to_string(now.micros_since_epoch)));
-  if (!state) {
-    result.skipped = true;
-    return result;
-  }
-  LOYALTY_ASSIGN_OR_RETURN(auto due, s.due_paid_memberships(program.id, now, job.max_items));
-  std::sort(due.begin(), due.end());
-  if (!due.empty()) LOYALTY_RETURN_IF_ERROR(s.lock_members(program.id, due));
-  const PaidMembershipConfig& paid = config->paid_membership;
-  for (MemberId member : due) {
-    LOYALTY_ASSIGN_OR_RETURN(auto m, s.find_paid_membership(program.id, member));
-    if (!m) continue;
-    const PaidPlan* plan = find_plan(paid, m->plan_id);
-    PaidMembership next = *m;
-    // A plan no longer configured grants nothing: it lapses now.
-    const PaidAction action = plan ? due_action(paid, *plan, *m, now) : PaidAction::kLapse;
-    if (action == PaidAction::kRemind) {
-      next.reminded_through = m->period_end;
-      LOYALTY_RETURN_IF_ERROR(emit(s, program.id, member, "paid_membership.renewal_reminder", next,
-                                   plan, now, "amount",
-                                   money_text(plan->price_minor, program.currency)));
-    } else if (action == PaidAction::kLapse) {
-      next.lapsed_at = plan ? grants_until(*plan, *m) : now;
-      LOYALTY_RETURN_IF_ERROR(
-          emit(s, program.id, member, "paid_membership.lapsed", next, plan, now));
+  return run_due_items_step(s, job, kPaidMembershipsJob, now, [&]() -> Result<DueItems> {
+    LOYALTY_ASSIGN_OR_RETURN(auto due, s.due_paid_memberships(program.id, now, job.max_items));
+    std::sort(due.begin(), due.end());
+    if (!due.empty()) LOYALTY_RETURN_IF_ERROR(s.lock_members(program.id, due));
+    DueItems out{0, due.size()};
+    const PaidMembershipConfig& paid = config->paid_membership;
+    for (MemberId member : due) {
+      LOYALTY_ASSIGN_OR_RETURN(auto m, s.find_paid_membership(program.id, member));
+      if (!m) continue;
+      const PaidPlan* plan = find_plan(paid, m->plan_id);
+      PaidMembership next = *m;
+      // A plan no longer configured grants nothing: it lapses now.
+      const PaidAction action = plan ? due_action(paid, *plan, *m, now) : PaidAction::kLapse;
+      if (action == PaidAction::kRemind) {
+        next.reminded_through = m->period_end;
+        LOYALTY_RETURN_IF_ERROR(emit(s, program.id, member, "paid_membership.renewal_reminder",
+                                     next, plan, now, "amount",
+                                     money_text(plan->price_minor, program.currency)));
+      } else if (action == PaidAction::kLapse) {
+        next.lapsed_at = plan ? grants_until(*plan, *m) : now;
+        LOYALTY_RETURN_IF_ERROR(
+            emit(s, program.id, member, "paid_membership.lapsed", next, plan, now));
+      }
+      LOYALTY_RETURN_IF_ERROR(s.save_paid_membership(
+          program.id, member, next, plan ? next_action_at(paid, *plan, next) : std::nullopt, now));
+      if (action != PaidAction::kNone) ++out.written;
     }
-    LOYALTY_RETURN_IF_ERROR(s.save_paid_membership(
-        program.id, member, next, plan ? next_action_at(paid, *plan, next) : std::nullopt, now));
-    if (action != PaidAction::kNone) ++result.items;
-  }
-  state->last_completed_key = std::to_string(now.micros_since_epoch);
-  state->last_run_by = job.node;
-  state->last_run_at = now;
-  LOYALTY_RETURN_IF_ERROR(s.save_job_state(program.id, kPaidMembershipsJob, *state));
-  result.complete = static_cast<int>(due.size()) < job.max_items;
-  return result;
+    return out;
+  });
 }
 
 }  // namespace loyalty::engine

@@ -46,13 +46,6 @@ std::string period_of(const ReferralConfig& config, const Program& program, Inst
   return std::string(period_key(cap_period(config.limits.period), zone, now).view());
 }
 
-Status lock_pair(StoreSession& s, ProgramId program, MemberId a, MemberId b) {
-  std::vector<MemberId> ids = {a};
-  if (b != a) ids.push_back(b);
-  std::sort(ids.begin(), ids.end());
-  return s.lock_members(program, ids);
-}
-
 Status emit(StoreSession& s, const Referral& r, std::string_view type, Instant now) {
   JsonWriter w;
   write_referral(w, r);
@@ -323,7 +316,7 @@ Result<Referral> attach_code(StoreSession& s, ProgramCache& programs, const Prog
     return Status(ErrorCode::kUnknownReferralCode,
                   "referral code '" + *code + "' is inactive (its member is blocked)");
   }
-  LOYALTY_RETURN_IF_ERROR(lock_pair(s, program.id, referrer->id, referee.id));
+  LOYALTY_RETURN_IF_ERROR(lock_member_pair(s, program.id, referrer->id, referee.id));
   std::optional<Referral> existing;
   if (!at_enrollment) {
     LOYALTY_ASSIGN_OR_RETURN(existing, s.find_referral_of_referee(program.id, referee.id));
@@ -457,7 +450,7 @@ Result<Referral> review_referral(StoreSession& s, ProgramCache& programs, const 
   if (!found) {
     return Status(ErrorCode::kNotFound, "referral " + format_id(c.referral_id) + " not found");
   }
-  LOYALTY_RETURN_IF_ERROR(lock_pair(s, program.id, found->referrer, found->referee));
+  LOYALTY_RETURN_IF_ERROR(lock_member_pair(s, program.id, found->referrer, found->referee));
   LOYALTY_ASSIGN_OR_RETURN(found, s.find_referral(program.id, c.referral_id));  // under the locks
   Referral r = std::move(*found);
   const bool may =
@@ -524,7 +517,7 @@ Status referrals_on_enrollment(StoreSession& s, ProgramCache& programs, const Pr
   LOYALTY_ASSIGN_OR_RETURN(auto inviter, s.find_member(program.id, invitation->member));
   if (!inviter || inviter->status == MemberStatus::kBlocked) return {};
   LOYALTY_ASSIGN_OR_RETURN(ReferralCode code, code_of(s, program, rc, inviter->id, now));
-  LOYALTY_RETURN_IF_ERROR(lock_pair(s, program.id, inviter->id, member.id));
+  LOYALTY_RETURN_IF_ERROR(lock_member_pair(s, program.id, inviter->id, member.id));
   return create_referral(s, programs, program, rc, *inviter, member, code.code, now,
                          &attach.signals)
       .status();
@@ -558,7 +551,7 @@ Status referrals_after_order(StoreSession& s, ProgramCache& programs, const Prog
   const int64_t value = order_net_merchandise_minor(order);
   if (found->order_external_id.empty() && !order_qualifies(rc, value)) return {};
   // A change to make: under the members' locks, on the referral as it is now.
-  LOYALTY_RETURN_IF_ERROR(lock_pair(s, program.id, found->referrer, found->referee));
+  LOYALTY_RETURN_IF_ERROR(lock_member_pair(s, program.id, found->referrer, found->referee));
   LOYALTY_ASSIGN_OR_RETURN(found, s.find_referral_of_referee(program.id, order.member_id));
   Referral r = std::move(*found);
   const Referral before = r;
@@ -600,32 +593,25 @@ Result<JobStepResult> run_referral_job(StoreSession& s, ProgramCache& programs,
     result.complete = true;
     return result;
   }
-  LOYALTY_ASSIGN_OR_RETURN(auto state, s.claim_job_state(program.id, kReferralsJob,
-                                                         std::to_string(now.micros_since_epoch)));
-  if (!state) {
-    result.skipped = true;
-    return result;
-  }
-  LOYALTY_ASSIGN_OR_RETURN(auto due, s.due_referrals(program.id, now, job.max_items));
-  for (const Referral& candidate : due) {
-    LOYALTY_RETURN_IF_ERROR(lock_pair(s, program.id, candidate.referrer, candidate.referee));
-    LOYALTY_ASSIGN_OR_RETURN(auto fresh, s.find_referral(program.id, candidate.id));
-    if (!fresh || fresh->status != ReferralStatus::kPending || !fresh->due_at ||
-        *fresh->due_at > now) {
-      continue;
+  return run_due_items_step(s, job, kReferralsJob, now, [&]() -> Result<DueItems> {
+    LOYALTY_ASSIGN_OR_RETURN(auto due, s.due_referrals(program.id, now, job.max_items));
+    DueItems out{0, due.size()};
+    for (const Referral& candidate : due) {
+      LOYALTY_RETURN_IF_ERROR(
+          lock_member_pair(s, program.id, candidate.referrer, candidate.referee));
+      LOYALTY_ASSIGN_OR_RETURN(auto fresh, s.find_referral(program.id, candidate.id));
+      if (!fresh || fresh->status != ReferralStatus::kPending || !fresh->due_at ||
+          *fresh->due_at > now) {
+        continue;
+      }
+      Referral r = std::move(*fresh);
+      LOYALTY_RETURN_IF_ERROR(complete(s, programs, program, config->referrals, r, now));
+      r.updated_at = now;
+      LOYALTY_RETURN_IF_ERROR(s.update_referral(r));
+      ++out.written;
     }
-    Referral r = std::move(*fresh);
-    LOYALTY_RETURN_IF_ERROR(complete(s, programs, program, config->referrals, r, now));
-    r.updated_at = now;
-    LOYALTY_RETURN_IF_ERROR(s.update_referral(r));
-    ++result.items;
-  }
-  state->last_completed_key = std::to_string(now.micros_since_epoch);
-  state->last_run_by = job.node;
-  state->last_run_at = now;
-  LOYALTY_RETURN_IF_ERROR(s.save_job_state(program.id, kReferralsJob, *state));
-  result.complete = static_cast<int>(due.size()) < job.max_items;
-  return result;
+    return out;
+  });
 }
 
 }  // namespace loyalty::engine

@@ -12,8 +12,11 @@
 #include <string>
 
 #include "api/http_client.h"
+#include "cli/verify.h"
 #include "engine/engine.h"
 #include "http/server.h"
+#include "jobs/scheduler.h"
+#include "store/store.h"
 
 namespace loyalty::testing {
 
@@ -109,6 +112,27 @@ class ApiTest : public ::testing::Test {
     HttpResponse r = client().get("/v1/members/" + member + "/balance", auth(p.key));
     EXPECT_EQ(r.status, 200) << r.body;
     return Json(r.body).num("/available");
+  }
+
+  // `loyaltyd verify`'s checks on the store find nothing.
+  void expect_store_verified() {
+    auto session = store::open_session(db_url_);
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    auto report = cli::verify_store(**session);
+    ASSERT_TRUE(report.ok()) << report.status().message();
+    EXPECT_TRUE(report->problems.empty()) << cli::format_report(*report);
+  }
+
+  // Runs one scheduled job (a `loyaltyd jobs run --job` name) once, now.
+  jobs::JobRunCounts run_job(std::string_view name) {
+    auto reader = store::open_session(db_url_);
+    EXPECT_TRUE(reader.ok()) << reader.status().message();
+    auto selection = jobs::parse_job_selection(name);
+    EXPECT_TRUE(selection.ok()) << selection.status().message();
+    if (!reader.ok() || !selection.ok()) return {};
+    auto counts = jobs::run_jobs_once(**reader, *engine_, clock_, *selection);
+    EXPECT_TRUE(counts.ok()) << counts.status().message();
+    return counts.ok() ? *counts : jobs::JobRunCounts{};
   }
 
   // Events of this type in the program's outbox (its first 200).

@@ -38,11 +38,7 @@ class GiftsApi : public ApiTest {
     ASSERT_EQ(credit(program_, ann_, 1000).status, 201);
   }
   void TearDown() override {
-    auto reader = store::open_session(db_url_);
-    ASSERT_TRUE(reader.ok());
-    auto report = cli::verify_store(**reader);
-    ASSERT_TRUE(report.ok());
-    EXPECT_TRUE(report->problems.empty()) << cli::format_report(*report);
+    expect_store_verified();
     ApiTest::TearDown();
   }
   HttpResponse send(const std::string& body, const std::string& member = "") {
@@ -57,14 +53,6 @@ class GiftsApi : public ApiTest {
   int64_t held(const std::string& member) {
     HttpResponse r = client().get("/v1/members/" + member + "/balance", auth(program_.key));
     return Json(r.body).num("/held");
-  }
-  int64_t run_gift_job() {
-    auto reader = store::open_session(db_url_);
-    EXPECT_TRUE(reader.ok());
-    jobs::JobSelection only{false, false, false, false, false, false, false, false, true};
-    auto counts = jobs::run_jobs_once(**reader, *engine_, clock_, only);
-    EXPECT_TRUE(counts.ok());
-    return counts.ok() ? counts->gifts_returned : -1;
   }
   ProgramHandle program_;
   std::string ann_;
@@ -195,9 +183,9 @@ TEST_F(GiftsApi, CancelledAndUnclaimedGiftsComeBack) {
       client().post("/v1/gifts/" + Json(a.body).str("/id") + ":cancel", "", auth(program_.key));
   EXPECT_EQ(problem_slug(twice), "gift-not-claimable");
 
-  EXPECT_EQ(run_gift_job(), 0);
+  EXPECT_EQ(run_job("gifts").gifts_returned, 0);
   clock_.advance(Duration::from_days(7));
-  EXPECT_EQ(run_gift_job(), 1);
+  EXPECT_EQ(run_job("gifts").gifts_returned, 1);
   EXPECT_EQ(available(program_, ann_), 1000);
   EXPECT_EQ(held(ann_), 0);
   HttpResponse late = claim(Json(b.body).str("/token"), enroll(program_, "carl", "c@x.example"));

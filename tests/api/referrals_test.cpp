@@ -35,11 +35,7 @@ class ReferralsApi : public ApiTest {
     ann_ = enroll(program_, "ann");
   }
   void TearDown() override {
-    auto reader = store::open_session(db_url_);
-    ASSERT_TRUE(reader.ok());
-    auto report = cli::verify_store(**reader);
-    ASSERT_TRUE(report.ok());
-    EXPECT_TRUE(report->problems.empty()) << cli::format_report(*report);
+    expect_store_verified();
     ApiTest::TearDown();
   }
 
@@ -64,14 +60,6 @@ class ReferralsApi : public ApiTest {
             R"(","status":"paid","items":[{"sku":"A","name":"A","quantity":1,"unit_price_minor":)" +
             std::to_string(price) + "}]" + extra + "}",
         auth(program_.key));
-  }
-  int64_t run_referral_job() {
-    auto reader = store::open_session(db_url_);
-    EXPECT_TRUE(reader.ok());
-    jobs::JobSelection only{false, false, false, false, false, false, false, true};
-    auto counts = jobs::run_jobs_once(**reader, *engine_, clock_, only);
-    EXPECT_TRUE(counts.ok());
-    return counts.ok() ? counts->referrals_completed : -1;
   }
   ProgramHandle program_;
   std::string ann_;
@@ -109,9 +97,9 @@ TEST_F(ReferralsApi, AReferralFromCodeToCompletion) {
   HttpResponse one = client().get("/v1/referrals/" + referral_id, auth(program_.key));
   ASSERT_EQ(one.status, 200) << one.body;
   EXPECT_EQ(Json(one.body).str("/order_external_id"), "o-1");
-  EXPECT_EQ(run_referral_job(), 0);
+  EXPECT_EQ(run_job("referrals").referrals_completed, 0);
   clock_.advance(Duration::from_days(14));
-  EXPECT_EQ(run_referral_job(), 1);
+  EXPECT_EQ(run_job("referrals").referrals_completed, 1);
   EXPECT_EQ(available(program_, ann_), 500);
 
   HttpResponse mine = client().get("/v1/members/" + ann_ + "/referrals", auth(program_.key));
@@ -158,7 +146,7 @@ TEST_F(ReferralsApi, AFirstOrderWithACodeAndAHeldReferralReviewed) {
   EXPECT_EQ(count_outbox_events(program_, "referral.flagged"), 1);
   const std::string id = q.str("/data/0/id");
   clock_.advance(Duration::from_days(14));
-  EXPECT_EQ(run_referral_job(), 0);
+  EXPECT_EQ(run_job("referrals").referrals_completed, 0);
   HttpResponse approved = client().post("/v1/referrals/" + id + ":approve",
                                         R"({"reason":"family card, checked"})", auth(program_.key));
   ASSERT_EQ(approved.status, 200) << approved.body;

@@ -80,14 +80,6 @@ class RewardsApi : public ApiTest {
     ADD_FAILURE() << reward << " not listed";
     return -1;
   }
-  void expect_verified() {
-    auto session = store::open_session(db_url_);
-    ASSERT_TRUE(session.ok());
-    auto report = cli::verify_store(**session);
-    ASSERT_TRUE(report.ok()) << report.status().message();
-    EXPECT_TRUE(report->problems.empty()) << cli::format_report(*report);
-  }
-
   ProgramHandle program_;
   std::string alice_;
 };
@@ -153,7 +145,7 @@ TEST_F(RewardsApi, ARedemptionDebitsIssuesACouponThatAnOrderConsumesOnce) {
   HttpResponse outbox = client().get("/v1/outbox", auth(program_.key));
   EXPECT_NE(outbox.body.find("reward.redeemed"), std::string::npos);
   EXPECT_NE(outbox.body.find("coupon.consumed"), std::string::npos);
-  expect_verified();
+  expect_store_verified();
 }
 
 TEST_F(RewardsApi, CancellingRefundsTheSameLotsAndRestoresStock) {
@@ -185,7 +177,7 @@ TEST_F(RewardsApi, CancellingRefundsTheSameLotsAndRestoresStock) {
       client().get("/v1/members/" + alice_ + "/redemptions?limit=1", auth(program_.key));
   ASSERT_EQ(list.status, 200) << list.body;
   EXPECT_EQ(Json(list.body).str("/data/0/status"), "cancelled");
-  expect_verified();
+  expect_store_verified();
 }
 
 TEST_F(RewardsApi, CharityDonationsAreTotalledPerCause) {
@@ -251,7 +243,7 @@ TEST_F(RewardsApi, BadRedemptionsAndCouponsFailPreciselyAndChangeNothing) {
   HttpResponse expired = coupon(ship.str("/coupon/code"), "consume", R"({"order_id":"late"})");
   EXPECT_EQ(expired.status, 409) << expired.body;
   EXPECT_NE(expired.body.find("expired"), std::string::npos);
-  expect_verified();
+  expect_store_verified();
 }
 
 // 64 clients redeem the last 10 units at once: exactly 10 succeed.
@@ -283,7 +275,7 @@ TEST_F(RewardsApi, ParallelRedemptionsNeverOversellTheLastStock) {
   EXPECT_EQ(out_of_stock.load(), kClients - 10);
   EXPECT_EQ(other.load(), 0);
   EXPECT_EQ(stock_left("tour"), 0);
-  expect_verified();
+  expect_store_verified();
 }
 
 // 64 redemptions of 300 points race for a member's 1,000: exactly 3 succeed.
@@ -311,7 +303,7 @@ TEST_F(RewardsApi, ParallelRedemptionsNeverOverspendTheLastPoints) {
   EXPECT_EQ(short_of_points.load(), kClients - 3);
   EXPECT_EQ(other.load(), 0);
   EXPECT_EQ(available(program_, alice_), 100);
-  expect_verified();
+  expect_store_verified();
 }
 
 TEST_F(RewardsApi, ARedemptionReplaysUnderItsIdempotencyKeyWithoutTheCode) {

@@ -12,20 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "config_test_support.h"
 #include "domain/config_document.h"
 #include "domain/ledger.h"
-#include "schema_keys.h"
 
 namespace loyalty {
 namespace {
-
-ConfigContext usd() { return ConfigContext{"USD", 2, "Europe/Berlin"}; }
-
-std::string errors_of(const ConfigParseResult& r) {
-  std::string out;
-  for (const ConfigError& e : r.errors) out += format_config_error(e, "") + "\n";
-  return out;
-}
 
 // ---- The configuration section ----
 

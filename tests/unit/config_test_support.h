@@ -1,4 +1,5 @@
-// The JSON Schema of the configuration document (api/program-config.schema.json)
+// Helpers of the configuration documents' unit tests: a context, the errors
+// of a parse as text, and the JSON Schema (api/program-config.schema.json)
 // against a parser's keys: each object closed (additionalProperties: false)
 // and listing exactly the keys the parser reads.
 #pragma once
@@ -13,7 +14,18 @@
 #include <utility>
 #include <vector>
 
+#include "domain/config_document.h"
+
 namespace loyalty {
+
+inline ConfigContext usd() { return ConfigContext{"USD", 2, "Europe/Berlin"}; }
+
+// Every error of the parse, one formatted line each.
+inline std::string errors_of(const ConfigParseResult& r) {
+  std::string out;
+  for (const ConfigError& e : r.errors) out += format_config_error(e, "") + "\n";
+  return out;
+}
 
 inline YAML::Node load_config_schema() {
   return YAML::LoadFile(std::string(LOYALTY_SOURCE_DIR) + "/api/program-config.schema.json");
