@@ -43,22 +43,13 @@ Status emit_hold_event(StoreSession& s, std::string_view type, const Posting& po
   return id.ok() ? Status() : id.status();
 }
 
-// The hold's member's ledger after catch-up, with every lot the hold took
-// loaded (empty ones too: points go back into them).
+// The hold's member's ledger after catch-up, with every lot the hold took.
 Result<MemberLedger> ledger_with_hold_lots(StoreSession& s, ProgramCache& programs,
                                            const Hold& hold, Instant now) {
-  LOYALTY_ASSIGN_OR_RETURN(MemberLedger ml,
-                           caught_up_ledger(s, programs, hold.program_id, hold.member_id, now));
-  std::set<LotId> needed;
-  for (const HoldLotState& l : hold.lots) needed.insert(l.lot);
-  for (const Lot& l : ml.open_lots) needed.erase(l.id);
-  if (!needed.empty()) {
-    LOYALTY_ASSIGN_OR_RETURN(
-        auto lots,
-        s.lots_by_ids(hold.program_id, std::vector<LotId>(needed.begin(), needed.end())));
-    ml.open_lots.insert(ml.open_lots.end(), lots.begin(), lots.end());
-  }
-  return ml;
+  std::vector<LotId> lots;
+  lots.reserve(hold.lots.size());
+  for (const HoldLotState& l : hold.lots) lots.push_back(l.lot);
+  return ledger_with_lots(s, programs, hold.program_id, hold.member_id, lots, now);
 }
 
 std::vector<HoldLot> to_hold_lots(const std::vector<HoldLotReturn>& returns) {
@@ -159,6 +150,20 @@ Status refund_captured_hold(StoreSession& s, ProgramCache& programs, Hold hold, 
 }
 
 }  // namespace
+
+Result<MemberLedger> ledger_with_lots(StoreSession& s, ProgramCache& programs, ProgramId program,
+                                      MemberId member, const std::vector<LotId>& lots,
+                                      Instant now) {
+  LOYALTY_ASSIGN_OR_RETURN(MemberLedger ml, caught_up_ledger(s, programs, program, member, now));
+  std::set<LotId> needed(lots.begin(), lots.end());
+  for (const Lot& l : ml.open_lots) needed.erase(l.id);
+  if (!needed.empty()) {
+    LOYALTY_ASSIGN_OR_RETURN(
+        auto loaded, s.lots_by_ids(program, std::vector<LotId>(needed.begin(), needed.end())));
+    ml.open_lots.insert(ml.open_lots.end(), loaded.begin(), loaded.end());
+  }
+  return ml;
+}
 
 Result<HoldResult> hold_points(StoreSession& s, ProgramCache& programs, const HoldPoints& c,
                                Instant now) {

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/ids.h"
 #include "common/result.h"
@@ -87,6 +88,12 @@ Result<ReleaseExpiredResult> release_expired_holds(store::StoreSession& s, Progr
 // the order is cancelled, returned or fully refunded).
 Status settle_order_holds(store::StoreSession& s, ProgramCache& programs, const Order& order,
                           Instant now);
+
+// The member's ledger after catch-up, with `lots` loaded too when they are
+// empty now (points held from them go back into them: holds, gifts).
+Result<MemberLedger> ledger_with_lots(store::StoreSession& s, ProgramCache& programs,
+                                      ProgramId program, MemberId member,
+                                      const std::vector<LotId>& lots, Instant now);
 
 // GET /v1/members/{id}/checkout/quote and POST .../checkout/quote, from a read
 // transaction: the program's limits applied to the member's available points.

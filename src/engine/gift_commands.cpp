@@ -5,11 +5,11 @@
 #include <date/tz.h>
 
 #include <algorithm>
-#include <set>
 
 #include "common/assert.h"
 #include "common/crypto.h"
 #include "domain/earning.h"
+#include "engine/checkout_commands.h"
 #include "engine/engine.h"
 #include "engine/job_commands.h"
 #include "engine/order_commands.h"
@@ -92,19 +92,15 @@ Result<GiftResult> give_back(StoreSession& s, ProgramCache& programs, Gift g, Gi
   const char* what = final == GiftStatus::kCancelled ? "cancelled" : "returned";
   if (g.kind == GiftKind::kPoints) {
     LOYALTY_ASSIGN_OR_RETURN(Program program, programs.get(s, g.program_id));
-    LOYALTY_ASSIGN_OR_RETURN(MemberLedger ml,
-                             caught_up_ledger(s, programs, g.program_id, g.giver_id, now));
-    std::set<LotId> needed;
-    for (const store::GiftLot& l : g.lots) needed.insert(l.lot);
-    for (const Lot& l : ml.open_lots) needed.erase(l.id);
-    if (!needed.empty()) {
-      LOYALTY_ASSIGN_OR_RETURN(
-          auto lots, s.lots_by_ids(g.program_id, std::vector<LotId>(needed.begin(), needed.end())));
-      ml.open_lots.insert(ml.open_lots.end(), lots.begin(), lots.end());
-    }
     HoldReturnRequest req;
     req.kind = PostingKind::kHoldRelease;
-    for (const store::GiftLot& l : g.lots) req.restore.push_back(HoldLot{l.lot, l.points});
+    std::vector<LotId> lots;
+    for (const store::GiftLot& l : g.lots) {
+      req.restore.push_back(HoldLot{l.lot, l.points});
+      lots.push_back(l.lot);
+    }
+    LOYALTY_ASSIGN_OR_RETURN(MemberLedger ml,
+                             ledger_with_lots(s, programs, g.program_id, g.giver_id, lots, now));
     req.reason = "gift " + format_id(g.id) + " to " + g.recipient_email + " " + what;
     req.actor = std::string(actor);
     req.source = "gift";
