@@ -9,8 +9,11 @@
 #include <date/tz.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace loyalty {
@@ -183,6 +186,55 @@ TEST(EarningArithmetic, LargestRemainderSplitsExactly) {
   }
 }
 
+// distribute_largest_remainder against a plain reference (sort by remainder,
+// exact 128-bit arithmetic) over random inputs: few and many parts (the
+// stack path and the general one), small and huge weights (the int64 and the
+// 128-bit path), zero weights.
+int64_t reference_part_floor(int64_t total, int64_t w, __int128 sum) {
+  return static_cast<int64_t>(static_cast<__int128>(total) * w / sum);
+}
+std::vector<int64_t> reference_largest_remainder(int64_t total, const std::vector<int64_t>& w) {
+  const size_t n = w.size();
+  std::vector<int64_t> parts(n, 0);
+  __int128 sum = 0;
+  for (int64_t x : w) sum += x;
+  if (sum == 0) {
+    for (size_t i = 0; i < n; ++i) parts[i] = total / static_cast<int64_t>(n);
+    for (size_t i = 0; i < static_cast<size_t>(total % static_cast<int64_t>(n)); ++i) ++parts[i];
+    return parts;
+  }
+  std::vector<std::pair<__int128, size_t>> order;
+  int64_t given = 0;
+  for (size_t i = 0; i < n; ++i) {
+    parts[i] = reference_part_floor(total, w[i], sum);
+    given += parts[i];
+    order.push_back({static_cast<__int128>(total) * w[i] % sum, i});
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (int64_t k = 0; k < total - given; ++k) ++parts[order[static_cast<size_t>(k)].second];
+  return parts;
+}
+
+TEST(EarningArithmetic, LargestRemainderMatchesAReferenceOnRandomInputs) {
+  std::mt19937_64 rng(20261124);
+  const int64_t magnitudes[] = {0, 3, 1000, 1'000'000'000, int64_t{1} << 40, int64_t{1} << 61};
+  for (int round = 0; round < 20'000; ++round) {
+    const size_t n = 1 + rng() % (round % 2 == 0 ? 5 : 24);
+    const int64_t magnitude = magnitudes[rng() % std::size(magnitudes)];
+    std::vector<int64_t> w(n);
+    for (int64_t& x : w) {
+      x = magnitude == 0 || rng() % 7 == 0 ? 0 : static_cast<int64_t>(rng() % magnitude) + 1;
+    }
+    const int64_t total =
+        static_cast<int64_t>(rng() % (round % 3 == 0 ? 100 : 1'000'000'000'000ULL));
+    std::vector<int64_t> parts(n, -1);
+    distribute_largest_remainder(total, w, parts);
+    ASSERT_EQ(parts, reference_largest_remainder(total, w))
+        << "round " << round << " total " << total << " n " << n;
+  }
+}
+
 TEST(EarningArithmetic, RoundQuotientPerMode) {
   struct Case {
     int64_t num;
@@ -235,6 +287,39 @@ TEST(EarningArithmetic, EligibleSpendPerPolicy) {
     std::vector<int64_t> per_item(3);
     EXPECT_EQ(eligible_spend(c.policy, o.order, per_item), c.total) << c.name;
     EXPECT_EQ(per_item, c.per_item) << c.name;
+  }
+}
+
+// The order discount's shares per item are a largest-remainder split of the
+// discount by item amounts, whatever the number of items (a stack path up to 16).
+TEST(EarningArithmetic, EligibleSpendSharesTheDiscountByLargestRemainder) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 2'000; ++round) {
+    const size_t n = 1 + rng() % 24;
+    std::vector<Item> lines;
+    std::vector<int64_t> amounts;
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t price = static_cast<int64_t>(rng() % 50'000);
+      const int64_t qty = 1 + static_cast<int64_t>(rng() % 3);
+      lines.push_back(Item{"s" + std::to_string(i), "misc", qty, price});
+      amounts.push_back(price * qty);
+    }
+    int64_t base = 0;
+    for (int64_t a : amounts) base += a;
+    const int64_t discount = static_cast<int64_t>(rng() % 60'000);
+    Order o(lines, discount);
+    std::vector<int64_t> per_item(n);
+    EligibleSpendPolicy policy;
+    policy.excluded_categories = {};
+    const int64_t total = eligible_spend(policy, o.order, per_item);
+    const std::vector<int64_t> shares =
+        reference_largest_remainder(std::min(discount, base), amounts);
+    int64_t expected_total = 0;
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(per_item[i], amounts[i] - shares[i]) << "round " << round << " item " << i;
+      expected_total += per_item[i];
+    }
+    EXPECT_EQ(total, expected_total);
   }
 }
 
@@ -448,7 +533,7 @@ TEST(EarningGates, WindowInProgramTimeZoneAcrossDst) {
   r.ends_at = local(2026, 3, 9);
   auto config = compile({r});
   Order o({{"a", "misc", 1, 1000}});
-  ASSERT_EQ((*r.ends_at - *r.starts_at).micros, Duration::from_seconds(47 * 3600).micros);
+  ASSERT_EQ((*r.ends_at - *r.starts_at).micros, Duration::from_seconds(int64_t{47} * 3600).micros);
   struct Case {
     Instant at;
     int64_t expected;
@@ -561,6 +646,45 @@ TEST(EarningCaps, PeriodKeysAtLocalMidnight) {
     EXPECT_EQ(period_key(c.period, ny, c.at).view(), c.key)
         << format_rfc3339(c.at) << " " << to_string(c.period);
   }
+}
+
+// Evaluations remember the local day per thread (earning.cpp, LocalDayCache):
+// evaluations that step through DST changes, midnights, a year end, and
+// alternate between two zones on one thread get the keys period_key() computes
+// afresh.
+TEST(EarningCaps, PeriodKeysStayRightAcrossEvaluationsOnOneThread) {
+  std::vector<EarnRule> rules;
+  const CapPeriod periods[] = {CapPeriod::kDay, CapPeriod::kWeek, CapPeriod::kMonth,
+                               CapPeriod::kYear, CapPeriod::kLifetime};
+  for (CapPeriod p : periods) {
+    EarnRule r = fixed(std::string("cap-") + to_string(p), 1);
+    r.member_cap = EarnCap{p, 1000, 0, ""};
+    rules.push_back(r);
+  }
+  auto ny = compile(rules);
+  auto lord_howe = compile(rules, {}, "Australia/Lord_Howe");  // a 30-minute DST shift
+  ASSERT_TRUE(ny && lord_howe);
+  Order o({{"a", "misc", 1, 1000}});
+  const Instant starts[] = {local(2026, 3, 7), local(2026, 10, 31), local(2026, 12, 30),
+                            local(2026, 4, 4, 0, 0, 0, "Australia/Lord_Howe")};
+  int checked = 0;
+  for (const Instant start : starts) {
+    for (int step = 0; step < 160; ++step) {
+      const Instant at = start + Duration::from_seconds(int64_t{step} * 17 * 60);
+      for (const auto& config : {ny, lord_howe, ny}) {
+        EarnResult res = evaluate(*config, o, at);
+        ASSERT_EQ(res.usage_increments.size(), 5u);
+        for (size_t k = 0; k < 5; ++k) {
+          const PeriodKey expected = period_key(periods[k], config->time_zone(), at);
+          ASSERT_EQ(res.usage_increments[k].key.period.view(), expected.view())
+              << format_rfc3339(at) << " " << to_string(periods[k]) << " in "
+              << config->time_zone()->name();
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 4 * 160 * 3 * 5);
 }
 
 TEST(EarningCaps, MemberCapPerPeriodCountsAwardsAndPoints) {

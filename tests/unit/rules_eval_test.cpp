@@ -4,6 +4,10 @@
 // 2026-11-20T12:00:00Z, USD so money has 2 decimals).
 #include <gtest/gtest.h>
 
+#include <array>
+#include <utility>
+
+#include "domain/rules/node.h"
 #include "rules_test_support.h"
 
 namespace loyalty::rules {
@@ -261,6 +265,79 @@ INSTANTIATE_TEST_SUITE_P(
         EvalCase{"sum(order.items, i, i.total * 1000000000000000)", "error overflow"},
         // An error anywhere evaluated poisons the result, even under !.
         EvalCase{"!(order.total / 0 > 1)", "error division_by_zero"}));
+
+// "field op constant" and "constant op field" compile to one fused node
+// (kCompareLoadConst / kCompareLoadString, the constant side mirrored): every
+// operator, both ways round, on each kind of value.
+INSTANTIATE_TEST_SUITE_P(
+    FieldAgainstConstant, RulesEval,
+    ::testing::Values(
+        EvalCase{"order.total == 120.50", "true"}, EvalCase{"120.50 == order.total", "true"},
+        EvalCase{"order.total != 120.50", "false"}, EvalCase{"120.50 != order.total", "false"},
+        EvalCase{"order.total < 200", "true"}, EvalCase{"200 < order.total", "false"},
+        EvalCase{"order.total > 200", "false"}, EvalCase{"200 > order.total", "true"},
+        EvalCase{"order.total <= 120.50", "true"}, EvalCase{"120.51 <= order.total", "false"},
+        EvalCase{"120.50 <= order.total", "true"}, EvalCase{"order.total >= 120.51", "false"},
+        EvalCase{"121 >= order.total", "true"}, EvalCase{"120.49 >= order.total", "false"},
+        EvalCase{"order.item_count >= 3", "true"}, EvalCase{"5 <= order.item_count", "false"},
+        EvalCase{"member.tier == \"gold\"", "true"}, EvalCase{"\"gold\" == member.tier", "true"},
+        EvalCase{"\"gold\" != member.tier", "false"}, EvalCase{"member.tier != \"Gold\"", "true"},
+        EvalCase{"member.tier < \"h\"", "true"}, EvalCase{"\"h\" < member.tier", "false"},
+        EvalCase{"\"h\" > member.tier", "true"}, EvalCase{"member.tier > \"h\"", "false"},
+        EvalCase{"\"gold\" <= member.tier", "true"}, EvalCase{"\"golda\" <= member.tier", "false"},
+        EvalCase{"member.tier >= \"golda\"", "false"}, EvalCase{"\"f\" >= member.tier", "false"},
+        EvalCase{"item.category == \"shoes\"", "true"}, EvalCase{"\"\" == item.category", "false"},
+        EvalCase{"order.placed_at >= date(\"2026-11-01\")", "true"},
+        EvalCase{"date(\"2026-11-01\") >= order.placed_at", "false"},
+        EvalCase{"member.birthday == date(\"1990-12-01\")", "true"},
+        EvalCase{"date(\"1990-12-02\") > member.birthday", "true"}));
+
+TEST(RulesEvalFused, FieldAgainstConstantIsOneNodeWithTheComparisonMirrored) {
+  auto root_of = [](const char* source) {
+    auto e = compile(source, testing::all_roots(), Type::kBool);
+    EXPECT_TRUE(e.ok()) << source;
+    const detail::CompiledProgram& p = e->program();
+    const detail::Node& n = p.nodes[p.root];
+    return std::pair<detail::Op, detail::Op>{n.op, static_cast<detail::Op>(n.c)};
+  };
+  using detail::Op;
+  EXPECT_EQ(root_of("item.category == \"shoes\""),
+            std::make_pair(Op::kCompareLoadString, Op::kEqString));
+  EXPECT_EQ(root_of("\"h\" < member.tier"), std::make_pair(Op::kCompareLoadString, Op::kGtString));
+  EXPECT_EQ(root_of("order.total >= 50.00"), std::make_pair(Op::kCompareLoadConst, Op::kGe));
+  EXPECT_EQ(root_of("3 <= order.item_count"), std::make_pair(Op::kCompareLoadConst, Op::kGe));
+  // Not that shape: stays a plain comparison of two evaluated children.
+  EXPECT_EQ(root_of("order.total >= order.subtotal").first, Op::kGe);
+  EXPECT_EQ(root_of("order.attributes.coupon == \"X\"").first, Op::kEqString);
+}
+
+TEST(RulesEvalFused, AbsentFieldInAFusedComparisonIsStillAnError) {
+  SampleData data;
+  data.member.birthday.reset();
+  EXPECT_EQ(run("member.birthday == date(\"1990-12-01\")", data), "error absent");
+  EXPECT_EQ(run("date(\"1990-12-01\") < member.birthday", data), "error absent");
+}
+
+TEST(RulesEvalItemFilter, MatchesWhatEvaluateConditionSaysPerItem) {
+  SampleData data;
+  for (const char* source : {"item.category == \"socks\"", "item.quantity >= 1",
+                             "item.category in [\"hats\", \"shoes\"]", "item.total / 0 > 1",
+                             "item.attributes.brand == \"Acme\"", "false"}) {
+    auto e = compile(source, testing::all_roots(), Type::kBool);
+    ASSERT_TRUE(e.ok()) << source;
+    std::array<uint8_t, 3> match{9, 9, 9};
+    const size_t n = evaluate_item_filter(*e, data.context(), data.order.items, match);
+    size_t expected_n = 0;
+    for (size_t i = 0; i < data.items.size(); ++i) {
+      Context c = data.context();
+      c.item = &data.items[i];
+      const bool expected = evaluate_condition(*e, c);
+      EXPECT_EQ(match[i], expected ? 1 : 0) << source << " item " << i;
+      expected_n += expected ? 1 : 0;
+    }
+    EXPECT_EQ(n, expected_n) << source;
+  }
+}
 
 TEST(RulesEvalErrors, AbsentOptionalFieldIsAnErrorUnlessGuardedByHas) {
   SampleData data;

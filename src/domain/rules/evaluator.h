@@ -14,11 +14,6 @@ namespace loyalty::rules::detail {
 // Evaluates the subtree of `program` rooted at `node`; no allocation.
 EvalResult evaluate_node(const CompiledProgram& program, uint16_t node, const Context& context);
 
-// evaluate_condition's hot path: the root of a bool program, with *detail
-// (when given) filled as evaluate() would.
-bool evaluate_condition_node(const CompiledProgram& program, const Context& context,
-                             EvalResult* detail);
-
 // Calendar conversions (proleptic Gregorian, any int64 within +-10^9 days).
 int64_t days_from_civil(int64_t year, int64_t month, int64_t day);
 void civil_from_days(int64_t days, int64_t* year, int64_t* month, int64_t* day);

@@ -82,6 +82,12 @@ enum class Op : uint8_t {
   kDayOfMonth,
   kWeekday,     // 1 = Monday .. 7 = Sunday
   kParseFixed,  // string a as a number with at most imm fraction digits, scaled by 10^imm
+  // Fused by the compiler from the most frequent shape of a condition, "field
+  // op constant": a is the kLoad node, b the kConst / kConstString node, c the
+  // comparison (kEq..kGe / kEqString..kGeString, mirrored when the constant
+  // was on the left). Evaluated without a call per child.
+  kCompareLoadConst,
+  kCompareLoadString,
 };
 
 // Node::flags

@@ -113,36 +113,7 @@ CompileError position_of(std::string_view source, int offset, std::string messag
   return e;
 }
 
-namespace {
-
-uint32_t roots_present(const Context& c) {
-  uint32_t bits = uint32_t{1} << static_cast<int>(Root::kNow);
-  auto set = [&](bool present, Root r) {
-    if (present) bits |= uint32_t{1} << static_cast<int>(r);
-  };
-  set(c.order != nullptr, Root::kOrder);
-  set(c.item != nullptr, Root::kItem);
-  set(c.event != nullptr, Root::kEvent);
-  set(c.member != nullptr, Root::kMember);
-  set(c.program != nullptr, Root::kProgram);
-  return bits;
-}
-
-}  // namespace
-
-EvalResult evaluate(const Expression& expression, const Context& context) {
-  const detail::CompiledProgram& program = expression.program();
-  LOYALTY_ASSERT_MSG((program.roots_used & ~roots_present(context)) == 0,
-                     "rules: the context lacks a root the expression reads");
-  return detail::evaluate_node(program, program.root, context);
-}
-
-bool evaluate_condition(const Expression& expression, const Context& context, EvalResult* detail) {
-  const detail::CompiledProgram& program = expression.program();
-  LOYALTY_ASSERT(program.type == Type::kBool);
-  LOYALTY_ASSERT_MSG((program.roots_used & ~roots_present(context)) == 0,
-                     "rules: the context lacks a root the expression reads");
-  return detail::evaluate_condition_node(program, context, detail);
-}
+// evaluate(), evaluate_condition() and evaluate_item_filter() are defined in
+// evaluator.cpp, next to the evaluator they call (one call less per condition).
 
 }  // namespace loyalty::rules

@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -130,6 +131,13 @@ EvalResult evaluate(const Expression& expression, const Context& context);
 // *detail (when given) so the caller can report it.
 bool evaluate_condition(const Expression& expression, const Context& context,
                         EvalResult* detail = nullptr);
+
+// An item filter over every item of an order: evaluates the bool `expression`
+// with context.item set to each of `items` in turn, writes 1 (true) or 0 (false
+// or an evaluation error) per item into match[0, items.size()), and returns the
+// number of 1s. Same results as evaluate_condition per item, one setup for all.
+size_t evaluate_item_filter(const Expression& expression, const Context& context,
+                            std::span<const ItemView> items, std::span<uint8_t> match);
 
 // Line and column (as in CompileError) of a byte offset in `source`.
 CompileError position_of(std::string_view source, int offset, std::string message);
