@@ -207,9 +207,9 @@ TEST_P(CheckoutHoldsTest, ABadRequestChangesNothing) {
 TEST_P(CheckoutHoldsTest, TheHoldsJobReleasesTimedOutHoldsOnceAndCaptureAfterTimeoutFails) {
   credit(1000);
   Hold a = hold(300);
-  clock_.advance(Duration::from_seconds(20 * 60));
-  Hold b = hold(200);                               // expires 20 minutes after a
-  clock_.advance(Duration::from_seconds(10 * 60));  // a's expiry: exactly now
+  clock_.advance(Duration::from_seconds(int64_t{20} * 60));
+  Hold b = hold(200);                                        // expires 20 minutes after a
+  clock_.advance(Duration::from_seconds(int64_t{10} * 60));  // a's expiry: exactly now
   EXPECT_EQ(error_of(capture(a.id, 300)), "hold_not_open");
   jobs::JobSelection holds_only{false, false, false, false, false, true};
   auto counts = must(jobs::run_jobs_once(*reader_, engine(), clock_, holds_only));
@@ -227,7 +227,7 @@ TEST_P(CheckoutHoldsTest, TheHoldsJobReleasesTimedOutHoldsOnceAndCaptureAfterTim
 TEST_P(CheckoutHoldsTest, PointsOfALotThatExpiredWhileHeldExpireOnRelease) {
   LotId lot = credit(500, at("2026-03-01T10:10:00Z")).entries[1].lot.existing;
   Hold h = hold(500);
-  clock_.advance(Duration::from_seconds(15 * 60));  // the lot expired while held
+  clock_.advance(Duration::from_seconds(int64_t{15} * 60));  // the lot expired while held
   ASSERT_TRUE(release(h.id).status.ok());
   Balance b = balance();
   EXPECT_EQ(b.available.value, 0);
@@ -263,21 +263,11 @@ TEST_P(CheckoutHoldsTest, AnOrderPaidCapturesItsHoldAndRefundsReturnPointsPropor
   const int64_t after_capture = balance().available.value;
   OrderId order = must(reader_->find_order_by_external_id(program_, "order-7"))->id;
   // A quarter of the money back: a quarter of the points back (floor).
-  engine::RefundOrder refund;
-  refund.program_id = program_;
-  refund.order_id = order;
-  refund.change.event_id = "r1";
-  refund.change.amount_minor = 2'500;
-  ok<engine::OrderResult>(refund);
+  refund(order, 2'500, "r1");
   EXPECT_EQ(stored(h.id).refunded.value, 100);
   EXPECT_EQ(balance().available.value, after_capture + 100);  // no earn rules: no clawback
   // Cancelling the order returns the rest.
-  engine::UpdateOrderStatus cancel;
-  cancel.program_id = program_;
-  cancel.order_id = order;
-  cancel.change.status = OrderStatus::kCancelled;
-  cancel.change.event_id = "c1";
-  ok<engine::OrderResult>(cancel);
+  order_status(order, OrderStatus::kCancelled, "c1");
   EXPECT_EQ(stored(h.id).refunded.value, 400);
   EXPECT_EQ(balance().lifetime_spent.value, 0);
 }
@@ -288,12 +278,7 @@ TEST_P(CheckoutHoldsTest, CancellingTheOrderReleasesAnOpenHold) {
   placed.status = OrderStatus::kPlaced;
   OrderId order = ok<engine::OrderResult>(placed).order.id;
   Hold h = hold(400, 10'000, "order-9");
-  engine::UpdateOrderStatus cancel;
-  cancel.program_id = program_;
-  cancel.order_id = order;
-  cancel.change.status = OrderStatus::kCancelled;
-  cancel.change.event_id = "c1";
-  ok<engine::OrderResult>(cancel);
+  order_status(order, OrderStatus::kCancelled, "c1");
   EXPECT_EQ(stored(h.id).status, HoldStatus::kReleased);
   EXPECT_EQ(balance().available.value, 1000);
   EXPECT_EQ(balance().held.value, 0);
@@ -306,6 +291,7 @@ TEST_P(CheckoutHoldsTest, SixtyFourParallelHoldsNeverOverspendTheLastPoints) {
   std::atomic<int> insufficient{0};
   std::atomic<int> other{0};
   std::vector<std::thread> threads;
+  threads.reserve(kHolds);
   for (int i = 0; i < kHolds; ++i) {
     threads.emplace_back([&] {
       engine::Outcome out = run(hold_command(200));

@@ -96,6 +96,24 @@ class EngineScenario : public ::testing::TestWithParam<Backend> {
     c.status = status;
     return c;
   }
+  // A status change of an order, idempotent on event_id.
+  void order_status(OrderId order, OrderStatus status, const std::string& event_id) {
+    engine::UpdateOrderStatus u;
+    u.program_id = program_;
+    u.order_id = order;
+    u.change.status = status;
+    u.change.event_id = event_id;
+    ok<engine::OrderResult>(u);
+  }
+  // A refund of an amount of an order, idempotent on event_id.
+  void refund(OrderId order, int64_t amount_minor, const std::string& event_id) {
+    engine::RefundOrder r;
+    r.program_id = program_;
+    r.order_id = order;
+    r.change.event_id = event_id;
+    r.change.amount_minor = amount_minor;
+    ok<engine::OrderResult>(r);
+  }
   MemberId enroll(const std::string& external_id) {
     engine::EnrollMember e;
     e.member.program_id = program_;

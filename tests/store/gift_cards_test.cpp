@@ -103,22 +103,6 @@ class GiftCardsTest : public store::testing::EngineScenario {
                                                   total_minor, "EUR", status))
         .order.id;
   }
-  void order_status(OrderId order, OrderStatus status, const std::string& event_id) {
-    engine::UpdateOrderStatus u;
-    u.program_id = program_;
-    u.order_id = order;
-    u.change.status = status;
-    u.change.event_id = event_id;
-    ok<engine::OrderResult>(u);
-  }
-  void refund(OrderId order, int64_t amount_minor, const std::string& event_id) {
-    engine::RefundOrder r;
-    r.program_id = program_;
-    r.order_id = order;
-    r.change.event_id = event_id;
-    r.change.amount_minor = amount_minor;
-    ok<engine::OrderResult>(r);
-  }
   store::GiftCardHold stored_hold(store::GiftCardHoldId id) {
     GiftCardStore cards(*reader_);
     return *must(cards.find_hold(program_, id));

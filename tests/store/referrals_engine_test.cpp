@@ -85,14 +85,6 @@ class ReferralEngine : public EngineScenario {
     return ok<engine::OrderResult>(order_body(member, external_id, price_minor, code), node)
         .order.id;
   }
-  void refund(OrderId order, int64_t amount_minor, const std::string& event_id) {
-    engine::RefundOrder r;
-    r.program_id = program_;
-    r.order_id = order;
-    r.change.event_id = event_id;
-    r.change.amount_minor = amount_minor;
-    ok<engine::OrderResult>(r);
-  }
   int run_job(int node = 0) {
     engine::RunProgramJob job;
     job.program_id = program_;

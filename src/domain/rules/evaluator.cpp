@@ -49,6 +49,30 @@ struct V {
 
 V number(int64_t i) { return V{i, nullptr}; }
 
+// Whether a comparison (kEq..kGe or kEqString..kGeString) holds for operands
+// whose three-way order is `order` (< 0, 0, > 0).
+bool holds(Op comparison, int order) {
+  switch (comparison) {
+    case Op::kEq:
+    case Op::kEqString:
+      return order == 0;
+    case Op::kNe:
+    case Op::kNeString:
+      return order != 0;
+    case Op::kLt:
+    case Op::kLtString:
+      return order < 0;
+    case Op::kLe:
+    case Op::kLeString:
+      return order <= 0;
+    case Op::kGt:
+    case Op::kGtString:
+      return order > 0;
+    default:  // kGe, kGeString
+      return order >= 0;
+  }
+}
+
 // String equality without a call to memcmp for the short strings conditions
 // compare (categories, SKUs, tiers, channels): the call was ~8 % of an order's
 // earn-rule evaluation (perf, bench/earning_bench).
@@ -420,38 +444,16 @@ V Evaluator::eval(uint16_t index) {
     case Op::kCompareLoadConst: {
       const int64_t x = load(nodes_[n.a]).i;
       const int64_t y = nodes_[n.b].imm;
-      switch (static_cast<Op>(n.c)) {
-        case Op::kEq:
-          return number(x == y ? 1 : 0);
-        case Op::kNe:
-          return number(x != y ? 1 : 0);
-        case Op::kLt:
-          return number(x < y ? 1 : 0);
-        case Op::kLe:
-          return number(x <= y ? 1 : 0);
-        case Op::kGt:
-          return number(x > y ? 1 : 0);
-        default:  // kGe
-          return number(x >= y ? 1 : 0);
-      }
+      return number(holds(static_cast<Op>(n.c), (x > y) - (x < y)) ? 1 : 0);
     }
     case Op::kCompareLoadString: {
       const std::string_view x = as_view(load(nodes_[n.a]));
       const std::string_view y = pool_string(nodes_[n.b]);
-      switch (static_cast<Op>(n.c)) {
-        case Op::kEqString:
-          return number(same_text(x, y) ? 1 : 0);
-        case Op::kNeString:
-          return number(same_text(x, y) ? 0 : 1);
-        case Op::kLtString:
-          return number(x < y ? 1 : 0);
-        case Op::kLeString:
-          return number(x <= y ? 1 : 0);
-        case Op::kGtString:
-          return number(x > y ? 1 : 0);
-        default:  // kGeString
-          return number(x >= y ? 1 : 0);
+      const auto comparison = static_cast<Op>(n.c);
+      if (comparison == Op::kEqString || comparison == Op::kNeString) {
+        return number(same_text(x, y) == (comparison == Op::kEqString) ? 1 : 0);
       }
+      return number(holds(comparison, x.compare(y)) ? 1 : 0);
     }
     case Op::kInList:
       return in_list(n, false);
@@ -539,12 +541,7 @@ V Evaluator::eval_rest(const Node& n) {
     case Op::kGtString:
     case Op::kGeString: {
       const std::string_view x = as_view(eval(n.a));
-      const int c = x.compare(as_view(eval(n.b)));
-      const bool holds = n.op == Op::kLtString   ? c < 0
-                         : n.op == Op::kLeString ? c <= 0
-                         : n.op == Op::kGtString ? c > 0
-                                                 : c >= 0;
-      return number(holds ? 1 : 0);
+      return number(holds(n.op, x.compare(as_view(eval(n.b)))) ? 1 : 0);
     }
     case Op::kSizeString: {
       int64_t count = 0;
