@@ -323,6 +323,45 @@ TEST(EarningArithmetic, EligibleSpendSharesTheDiscountByLargestRemainder) {
   }
 }
 
+// An award's item shares are the largest-remainder split of its points by the
+// items' eligible spend, for few items (shared on the stack) and for more than
+// 16 (through the result's scratch vectors) alike; only matching items share.
+TEST(EarningArithmetic, AwardItemSharesFollowEligibleSpendForFewAndManyItems) {
+  auto config =
+      compile({fixed("bonus", 1001), fixed("shoe-bonus", 999, R"(item.category == "shoes")")});
+  for (const size_t n : {size_t{5}, size_t{23}}) {
+    std::vector<Item> lines;
+    std::vector<int64_t> all_weights;
+    std::vector<int64_t> shoe_weights;
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t price = 700 + static_cast<int64_t>(i * i * 37 % 4'000);
+      const bool shoes = i % 3 == 0;
+      lines.push_back(Item{"s" + std::to_string(i), shoes ? "shoes" : "misc", 1, price});
+      all_weights.push_back(price);
+      if (shoes) shoe_weights.push_back(price);
+    }
+    Order o(lines);
+    EarnResult res = evaluate(*config, o);
+    ASSERT_EQ(res.awards.size(), 2u) << n;
+    const Award& bonus = res.awards[0];
+    ASSERT_EQ(bonus.item_count, n);
+    const std::vector<int64_t> expected_all = reference_largest_remainder(1001, all_weights);
+    for (uint32_t k = 0; k < bonus.item_count; ++k) {
+      const ItemPoints& ip = res.item_points[bonus.first_item + k];
+      EXPECT_EQ(ip.item_index, static_cast<int32_t>(k)) << n;
+      EXPECT_EQ(ip.points, expected_all[k]) << n << " item " << k;
+    }
+    const Award& shoe = res.awards[1];
+    ASSERT_EQ(shoe.item_count, shoe_weights.size());
+    const std::vector<int64_t> expected_shoes = reference_largest_remainder(999, shoe_weights);
+    for (uint32_t k = 0; k < shoe.item_count; ++k) {
+      const ItemPoints& ip = res.item_points[shoe.first_item + k];
+      EXPECT_EQ(ip.item_index, static_cast<int32_t>(3 * k)) << n;
+      EXPECT_EQ(ip.points, expected_shoes[k]) << n << " shoe " << k;
+    }
+  }
+}
+
 TEST(EarningArithmetic, RefundReversalIsProportionalAndNeverDrifts) {
   // A line that earned 100 points for 30.00 refunded in three parts of 10.00.
   RefundLine line{100, 0, 3000, 0, 1000};
