@@ -191,17 +191,23 @@ std::vector<HoldLotReturn> split_refund(std::vector<HoldLotState>& lots, Points 
   return out;
 }
 
+int64_t captured_to_give_back(int64_t captured, int64_t already_refunded, int64_t order_total_minor,
+                              int64_t order_refunded_minor, bool full) {
+  LOYALTY_ASSERT(already_refunded <= captured);
+  int64_t due = captured;
+  if (!full && order_total_minor > 0 && order_refunded_minor < order_total_minor) {
+    __int128 share = static_cast<__int128>(captured) * std::max<int64_t>(0, order_refunded_minor) /
+                     order_total_minor;
+    due = static_cast<int64_t>(share);
+  }
+  return due > already_refunded ? due - already_refunded : 0;
+}
+
 Points points_to_refund(const Hold& hold, int64_t order_total_minor, int64_t order_refunded_minor,
                         bool full) {
-  LOYALTY_ASSERT(hold.refunded <= hold.captured);
   if (hold.status != HoldStatus::kCaptured) return Points{0};
-  Points due = hold.captured;
-  if (!full && order_total_minor > 0 && order_refunded_minor < order_total_minor) {
-    __int128 share = static_cast<__int128>(hold.captured.value) *
-                     std::max<int64_t>(0, order_refunded_minor) / order_total_minor;
-    due = Points{static_cast<int64_t>(share)};
-  }
-  return due > hold.refunded ? due - hold.refunded : Points{0};
+  return Points{captured_to_give_back(hold.captured.value, hold.refunded.value, order_total_minor,
+                                      order_refunded_minor, full)};
 }
 
 }  // namespace loyalty

@@ -157,5 +157,10 @@ std::vector<HoldLotReturn> split_refund(std::vector<HoldLotState>& lots, Points 
 // returned or refunded in full).
 Points points_to_refund(const Hold& hold, int64_t order_total_minor, int64_t order_refunded_minor,
                         bool full);
+// The same rule on plain amounts, for anything captured against an order (a
+// points hold above, a gift card hold's money): what to give back now of
+// `captured`, of which `already_refunded` went back before.
+int64_t captured_to_give_back(int64_t captured, int64_t already_refunded, int64_t order_total_minor,
+                              int64_t order_refunded_minor, bool full);
 
 }  // namespace loyalty

@@ -261,8 +261,7 @@ Result<ReleaseExpiredResult> release_expired_holds(StoreSession& s, ProgramCache
 Status settle_order_holds(StoreSession& s, ProgramCache& programs, const Order& order,
                           Instant now) {
   LOYALTY_ASSIGN_OR_RETURN(auto holds, s.holds_of_order(order.program_id, order.external_id));
-  const bool ended =
-      order.status == OrderStatus::kCancelled || order.status == OrderStatus::kReturned;
+  const bool ended = is_final(order.status);  // cancelled or returned
   const bool paid = order.paid_at.has_value() && !ended;
   // Gift card holds for the order follow it too (docs/gift-cards.md).
   LOYALTY_RETURN_IF_ERROR(settle_order_gift_card_holds(s, order, now));

@@ -8,6 +8,7 @@
 #include "common/assert.h"
 #include "common/crypto.h"
 #include "common/json_writer.h"
+#include "domain/checkout_points.h"
 #include "engine/engine.h"
 
 namespace loyalty::engine {
@@ -417,8 +418,7 @@ Result<GiftCardView> set_gift_card_status(StoreSession& s, const SetGiftCardStat
 Status settle_order_gift_card_holds(StoreSession& s, const Order& order, Instant now) {
   GiftCardStore cards(s);
   LOYALTY_ASSIGN_OR_RETURN(auto holds, cards.holds_of_order(order.program_id, order.external_id));
-  const bool ended =
-      order.status == OrderStatus::kCancelled || order.status == OrderStatus::kReturned;
+  const bool ended = is_final(order.status);  // cancelled or returned
   const bool paid = order.paid_at.has_value() && !ended;
   const bool full = ended || order.refunded_minor >= order.total_minor;
   for (GiftCardHold& hold : holds) {
@@ -434,14 +434,10 @@ Status settle_order_gift_card_holds(StoreSession& s, const Order& order, Instant
       continue;
     }
     if (hold.status != GiftCardHoldStatus::kCaptured || hold.captured_minor == 0) continue;
-    // What the refunds so far give back: the refunded share of the total, floored.
-    const int64_t due =
-        full || order.total_minor <= 0
-            ? hold.captured_minor
-            : static_cast<int64_t>(static_cast<__int128>(hold.captured_minor) *
-                                   std::min(order.refunded_minor, order.total_minor) /
-                                   order.total_minor);
-    const int64_t back = due - hold.refunded_minor;
+    // What the refunds so far give back: the refunded share of the total,
+    // floored, as for points captured at checkout (domain/checkout_points.h).
+    const int64_t back = captured_to_give_back(hold.captured_minor, hold.refunded_minor,
+                                               order.total_minor, order.refunded_minor, full);
     if (back <= 0) continue;
     LOYALTY_RETURN_IF_ERROR(cards.add_hold_refund(hold.program_id, hold.id, back));
     LOYALTY_RETURN_IF_ERROR(cards.credit_balance(hold.program_id, hold.gift_card_id, back));
