@@ -1,13 +1,15 @@
 // SQLite implementation of SqlConnection.
 //
 // Durability settings are fixed here, not configurable: WAL journal with
-// synchronous=FULL, so a committed transaction survives power loss.
+// synchronous=FULL, so a committed transaction survives power loss. The
+// loyaltyd-wal VFS (store/sqlite_wal_vfs.h) relies on synchronous=FULL.
 #include <sqlite3.h>
 
 #include <string>
 #include <unordered_map>
 
 #include "store/sql.h"
+#include "store/sqlite_wal_vfs.h"
 
 namespace loyalty::store {
 namespace {
@@ -130,7 +132,9 @@ class SqliteConnection final : public SqlConnection {
 Result<std::unique_ptr<SqlConnection>> open_sqlite(const std::string& path) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // WAL writes gathered into one write per commit (store/sqlite_wal_vfs.h);
+  // safe because every connection here commits with synchronous=FULL.
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, wal_gathering_vfs());
   if (rc != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
