@@ -82,6 +82,16 @@ TEST_F(WalVfs, IsRegisteredAndUsedByOpenSqlite) {
   EXPECT_LE(issued * 10, gathered);
 }
 
+// The VFS is only safe when every commit syncs the WAL (the header says why):
+// open_sqlite must leave its connections at synchronous=FULL (2).
+TEST_F(WalVfs, OpenSqliteConnectionsSyncEveryCommit) {
+  auto db = open();
+  EXPECT_EQ(scalar(*db, "PRAGMA synchronous"), 2)
+      << "store/sqlite_wal_vfs.h gathers WAL writes until the commit's sync: "
+         "a connection that does not sync at commit must not use it";
+  EXPECT_EQ(scalar(*db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+}
+
 // 12 MiB in one transaction: the buffer fills (4 MiB) and is written out
 // mid-transaction, each time in pieces below the unix VFS's 128 KiB limit;
 // another connection then reads every byte.
