@@ -9,10 +9,11 @@
 //
 // "loyaltyd-wal" wraps the default VFS. Every file but a WAL is the default
 // VFS's own file, untouched. A WAL file keeps consecutive writes in a buffer
-// and hands them to the default VFS in one write when anything else happens to
-// the file: a sync (every commit, with synchronous=FULL), a read, a size query,
-// a truncate, a file control, a lock call, a close, a write elsewhere than at
-// the buffer's end, or the buffer reaching kMaxBuffer.
+// and hands them to the default VFS (in 64 KiB writes) when the file is
+// synced (every commit, with synchronous=FULL), read, asked its size,
+// truncated, given a file control or closed, on a write elsewhere than at the
+// buffer's end, or when the buffer reaches kWalGatherMaxBuffer. Lock calls
+// pass straight through (SQLite locks the -shm file, not the WAL).
 //
 // Why this is safe: SQLite makes a commit's frames visible to other
 // connections (the wal-index header) only after the commit's sync of the WAL,
