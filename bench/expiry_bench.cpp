@@ -168,11 +168,12 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"members\": %lld, \"lots\": %lld, \"setup_seconds\": %.1f, \"expiry_job_seconds\": %.2f, "
       "\"expiry_job_cpu_seconds\": %.2f, \"members_caught_up\": %lld, \"expiry_postings\": %lld, "
-      "\"outbox_events\": %lld, "
+      "\"outbox_events\": %lld, \"stale_plans\": %lld, "
       "\"lots_per_second\": %.0f}\n",
       static_cast<long long>(members), static_cast<long long>(members * lots), setup_seconds,
       job_seconds, job_cpu_seconds, static_cast<long long>(counts.members_caught_up),
       static_cast<long long>(counts.postings), static_cast<long long>(events),
+      static_cast<long long>(counts.stale_plans),
       static_cast<double>(members * lots) / job_seconds);
   return counts.postings == members ? 0 : 1;
 }

@@ -438,6 +438,33 @@ Outcome Engine::execute_body(const CommandBody& body, Instant now) {
           return success(std::move(recorded));
         } else if constexpr (std::is_same_v<T, CatchUp>) {
           CatchUpResult result;
+          for (const PreparedExpiry& prepared : c.prepared) {
+            LedgerPlan plan = prepared.plan;
+            LOYALTY_ASSERT(plan.posting.member == prepared.member_id &&
+                           plan.posting.program_id == prepared.program_id &&
+                           plan.posting.kind == PostingKind::kExpiry);
+            plan.posting.created_at = now;
+            OUTCOME_ASSIGN_OR_RETURN(bool applied, s.apply_plan_if_version(plan, prepared.version));
+            if (applied) {
+              OUTCOME_RETURN_IF_ERROR(
+                  events::emit_posting_event(s, events::kPointsExpired, plan.posting));
+              ++result.postings;
+              ++result.members;
+              continue;
+            }
+            // Written to since it was planned: caught up from what this
+            // transaction reads, if it is still due.
+            ++result.stale;
+            OUTCOME_ASSIGN_OR_RETURN(Program p, programs_.get(s, prepared.program_id));
+            Member m;
+            m.program_id = prepared.program_id;
+            m.id = prepared.member_id;
+            OUTCOME_ASSIGN_OR_RETURN(Balance b, s.get_balance(m.program_id, m.id));
+            if (!b.next_due_at || *b.next_due_at > now) continue;
+            OUTCOME_ASSIGN_OR_RETURN(int n, catch_up(s, p, m, now, b));
+            result.postings += n;
+            ++result.members;
+          }
           std::vector<store::DueMember> members = c.members;
           if (c.claim_due > 0) {
             OUTCOME_ASSIGN_OR_RETURN(auto claimed, s.claim_due_members(now, c.claim_due));

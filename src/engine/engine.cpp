@@ -30,6 +30,7 @@ void collect_members(const CommandBody& body, std::set<std::pair<int64_t, int64_
           out.emplace(c.program_id.value, c.to_member_id.value);
         } else if constexpr (std::is_same_v<T, CatchUp>) {
           for (const auto& m : c.members) out.emplace(m.program_id.value, m.member_id.value);
+          for (const auto& m : c.prepared) out.emplace(m.program_id.value, m.member_id.value);
         }
       },
       body);

@@ -153,9 +153,24 @@ struct Reverse {
 // With claim_due > 0 it also claims up to that many due members itself
 // (StoreSession::claim_due_members: SKIP LOCKED on PostgreSQL). Emits
 // points.vested / points.expired outbox events.
+//
+// `prepared` are expiries the scheduler planned on its own thread from a
+// reader's snapshot (jobs/scheduler.cpp): each is written only if the member's
+// balance version is still the one it was planned from
+// (StoreSession::apply_plan_if_version), stamped with the batch's time;
+// otherwise the member is caught up here from what the transaction reads.
+struct PreparedExpiry {
+  ProgramId program_id;
+  MemberId member_id;
+  int64_t version = 0;
+  // plan_expiry's plan, its balance's next_due_at already the member's next
+  // due instant after it (earliest_due).
+  LedgerPlan plan;
+};
 struct CatchUp {
   std::vector<store::DueMember> members;
   int claim_due = 0;
+  std::vector<PreparedExpiry> prepared;
 };
 // One step of a per-program scheduled job (src/jobs, docs/jobs.md): at most
 // max_items items, in one transaction, under the job's state row lock.
@@ -286,7 +301,8 @@ struct ProgramCreated {
 };
 struct CatchUpResult {
   int postings = 0;  // vesting and expiry postings written
-  int members = 0;   // members caught up (claimed or given)
+  int members = 0;   // members caught up (claimed, given or prepared)
+  int stale = 0;     // prepared expiries not written: the member had moved on
 };
 struct JobStepResult {
   int items = 0;          // awards or warnings written

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <future>
+#include <map>
 
 #include <spdlog/spdlog.h>
 
@@ -42,16 +44,126 @@ void count_run(MetricJob job, const Status& st, int64_t items) {
   c.items.fetch_add(static_cast<uint64_t>(items));
 }
 
-Status run_catch_up(engine::Engine& engine, const JobOptions& options, JobRunCounts& counts) {
-  for (int step = 0; step < options.max_steps_per_run; ++step) {
+// One catch-up step planned on the scheduler's thread (run_catch_up):
+// expiries ready to write, and the due members the writer must catch up from
+// its own reads (a vesting to do, or no expiry but a next_due_at to correct).
+struct PlannedStep {
+  std::vector<engine::PreparedExpiry> prepared;
+  std::vector<store::DueMember> members;
+  std::optional<store::DueKey> last;  // the step's last member in the due order
+  size_t size() const { return prepared.size() + members.size(); }
+};
+
+// Reads up to `limit` due members after `after` and their open lots through
+// the reader, and plans their expiries: the same plan catch_up would make
+// (engine/commands.cpp), its balance carrying the member's next due instant.
+Result<PlannedStep> plan_step(store::StoreSession& reader, Instant now,
+                              const std::optional<store::DueKey>& after, int limit,
+                              std::map<int64_t, Program>& programs) {
+  PlannedStep step;
+  LOYALTY_ASSIGN_OR_RETURN(std::vector<store::DueMember> due,
+                           reader.due_members_after(now, after, limit));
+  if (due.empty()) return step;
+  const store::DueMember& last = due.back();
+  step.last = store::DueKey{*last.balance->next_due_at, last.program_id, last.member_id};
+  std::map<ProgramId, std::vector<MemberId>> by_program;
+  for (const store::DueMember& d : due) by_program[d.program_id].push_back(d.member_id);
+  std::map<std::pair<ProgramId, MemberId>, std::vector<Lot>> lots;
+  for (const auto& [program, ids] : by_program) {
+    LOYALTY_ASSIGN_OR_RETURN(std::vector<Lot> read, reader.open_lots_of_members(program, ids));
+    for (const Lot& lot : read) lots[{program, lot.member}].push_back(lot);
+  }
+  for (const store::DueMember& d : due) {
+    auto it = programs.find(d.program_id.value);
+    if (it == programs.end()) {
+      LOYALTY_ASSIGN_OR_RETURN(std::optional<Program> found, reader.find_program(d.program_id));
+      if (!found) {
+        step.members.push_back(d);
+        continue;
+      }
+      it = programs.emplace(d.program_id.value, std::move(*found)).first;
+    }
+    MemberLedger ml;
+    ml.member.program_id = d.program_id;
+    ml.member.id = d.member_id;
+    ml.balance = *d.balance;
+    ml.open_lots = std::move(lots[{d.program_id, d.member_id}]);
+    std::optional<LedgerPlan> plan;
+    if (!plan_vesting(it->second, ml, now)) plan = plan_expiry(it->second, ml, now);
+    if (!plan) {
+      step.members.push_back(d);
+      continue;
+    }
+    for (const LotChange& c : plan->lot_changes) {
+      for (Lot& lot : ml.open_lots) {
+        if (lot.id == c.id) lot.remaining = c.remaining;
+      }
+    }
+    Balance& after_plan = plan->balances.at(d.member_id);
+    after_plan.next_due_at = earliest_due(after_plan, ml.open_lots);
+    step.prepared.push_back(
+        engine::PreparedExpiry{d.program_id, d.member_id, d.version, std::move(*plan)});
+  }
+  return step;
+}
+
+void add_catch_up(const engine::CatchUpResult& r, JobRunCounts& counts) {
+  counts.members_caught_up += r.members;
+  counts.postings += r.postings;
+  counts.stale_plans += r.stale;
+}
+
+// Vesting and expiry of every due member. First a pass in the due order with
+// the expiries planned here, on the scheduler's thread, from the reader: while
+// the writer writes one step, the next is read and planned (the writer's
+// thread then only writes: the job's reads and planning are about a quarter of
+// its work, docs/performance.md "Expiry job: under 30 s"). A plan is written
+// only if its member was not written to since it was read (balance versions,
+// StoreSession::apply_plan_if_version); otherwise the writer catches the member
+// up itself. Then whatever is still due (members written to meanwhile, or due
+// since) is claimed and caught up by the writer alone, as is everything on
+// PostgreSQL.
+Status run_catch_up(store::StoreSession& reader, engine::Engine& engine, const Clock& clock,
+                    const JobOptions& options, JobRunCounts& counts) {
+  const int per_step = options.catch_up_members_per_step;
+  int step = 0;
+  // SQLite only: there the one writer is the limit. On PostgreSQL several
+  // nodes share the work through SKIP LOCKED claims, which planning from a
+  // snapshot would not (two nodes would plan the same members).
+  if (options.plan_catch_up_on_reader && reader.dialect() == store::Dialect::kSqlite) {
+    std::map<int64_t, Program> programs;
+    LOYALTY_ASSIGN_OR_RETURN(PlannedStep next,
+                             plan_step(reader, clock.now(), std::nullopt, per_step, programs));
+    while (next.size() > 0 && step < options.max_steps_per_run) {
+      ++step;
+      PlannedStep current = std::move(next);
+      const bool full = current.size() == static_cast<size_t>(per_step);
+      engine::CatchUp cmd;
+      cmd.prepared = std::move(current.prepared);
+      cmd.members = std::move(current.members);
+      std::promise<engine::Outcome> written;
+      std::future<engine::Outcome> outcome = written.get_future();
+      engine.submit(engine::Command{std::move(cmd), std::nullopt, nullptr},
+                    [&written](engine::Outcome o) { written.set_value(std::move(o)); });
+      // The members after this step's last: none of them is in this step.
+      Result<PlannedStep> planned =
+          full ? plan_step(reader, clock.now(), current.last, per_step, programs)
+               : Result<PlannedStep>(PlannedStep{});
+      engine::Outcome out = outcome.get();
+      if (!out.status.ok()) return out.status;
+      add_catch_up(std::get<engine::CatchUpResult>(out.value), counts);
+      LOYALTY_RETURN_IF_ERROR(planned.status());
+      next = std::move(planned).value();
+    }
+  }
+  for (; step < options.max_steps_per_run; ++step) {
     engine::CatchUp cmd;
     cmd.claim_due = options.catch_up_members_per_step;
     engine::Outcome out = engine.execute(engine::Command{std::move(cmd), std::nullopt, nullptr});
     if (!out.status.ok()) return out.status;
     const auto& r = std::get<engine::CatchUpResult>(out.value);
-    counts.members_caught_up += r.members;
-    counts.postings += r.postings;
-    if (r.members < options.catch_up_members_per_step) return {};
+    add_catch_up(r, counts);
+    if (r.members < per_step) return {};
   }
   counts.complete = false;
   return {};
@@ -167,11 +279,10 @@ std::string to_json(const JobRunCounts& c) {
 Result<JobRunCounts> run_jobs_once(store::StoreSession& reader, engine::Engine& engine,
                                    const Clock& clock, const JobSelection& selection,
                                    const JobOptions& options) {
-  (void)clock;  // the engine stamps every step with its clock's now
   JobRunCounts counts;
   if (selection.due) {
     int64_t before = counts.members_caught_up;
-    Status st = run_catch_up(engine, options, counts);
+    Status st = run_catch_up(reader, engine, clock, options, counts);
     count_run(kCatchUp, st, counts.members_caught_up - before);
     LOYALTY_RETURN_IF_ERROR(st);
   }

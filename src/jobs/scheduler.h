@@ -81,12 +81,19 @@ struct JobOptions {
   int max_steps_per_run = kMaxStepsPerRun;
   int occasion_catch_up_days = kDefaultOccasionCatchUpDays;
   int tier_members_per_step = kTierMembersPerStep;
+  // Vesting and expiry on SQLite: expiries read and planned on the calling
+  // thread, the engine's writer only writing them (run_jobs_once). false (and
+  // always on PostgreSQL): the writer claims, reads and plans every step itself.
+  bool plan_catch_up_on_reader = true;
   std::string node = "local";  // recorded in job_state.last_run_by
 };
 
 struct JobRunCounts {
   int64_t members_caught_up = 0;
   int64_t postings = 0;  // vesting and expiry postings
+  // Expiries planned from the reader that the writer did not write because the
+  // member was written to meanwhile (it caught them up itself).
+  int64_t stale_plans = 0;
   int64_t warnings = 0;  // points.expiring_soon events
   int64_t birthdays = 0;
   int64_t anniversaries = 0;

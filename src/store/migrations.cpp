@@ -719,6 +719,13 @@ ALTER TABLE gift_card_holds ADD COLUMN refunded_minor {INT} NOT NULL DEFAULT 0;
 {SQLITE}DROP INDEX lots_member;
 {SQLITE}CREATE INDEX lots_member ON lots (program_id, member_id, id);
 )SQL"},
+      // A version per balance row, added to by every write to the member's
+      // balance or lots: the scheduler plans expiries from a reader's snapshot
+      // and the writer applies a plan only if the version did not move
+      // (StoreSession::apply_plan_if_version).
+      {23, "balance versions", R"SQL(
+ALTER TABLE balances ADD COLUMN version {INT} NOT NULL DEFAULT 0;
+)SQL"},
   };
   return kMigrations;
 }

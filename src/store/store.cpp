@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <set>
 #include <span>
@@ -153,8 +154,52 @@ Posting read_posting(const Row& r, ProgramId program) {
 
 }  // namespace
 
+// The SQL of apply_plan, built once per session: the texts depend on the
+// dialect (OR FAIL on SQLite), and building them on every posting cost ~6 % of
+// the expiry job's writer (allocations and copies of ~150-byte strings).
+struct StoreSession::LedgerStatements {
+  static constexpr size_t kEntriesPerInsert = 16;
+  explicit LedgerStatements(Dialect d)
+      : insert_posting(sqlite_fail_or(d, "INSERT") +
+                       " INTO postings (program_id, member_id, counterparty_id, kind, reason, "
+                       "source, reason_code, actor, reverses_id, created_at, config_version, "
+                       "order_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        insert_lot(sqlite_fail_or(d, "INSERT") +
+                   " INTO lots (program_id, member_id, posting_id, original, remaining, pending, "
+                   "created_at, available_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        update_lot(sqlite_fail_or(d, "UPDATE") +
+                   " lots SET remaining = ?, pending = ? WHERE program_id = ? AND member_id = ? "
+                   "AND id = ?"),
+        update_balance(sqlite_fail_or(d, "UPDATE") +
+                       " balances SET available = ?, pending = ?, lifetime_earned = ?, "
+                       "lifetime_spent = ?, expired = ?, adjusted = ?, transferred_net = ?, "
+                       "next_due_at = ?, rolling_expires_at = ?, held = ?, version = version + 1 "
+                       "WHERE program_id = ? AND member_id = ?"),
+        update_balance_at_version(update_balance + " AND version = ?"),
+        insert_balance(sqlite_fail_or(d, "INSERT") +
+                       " INTO balances (program_id, member_id, available, pending, "
+                       "lifetime_earned, lifetime_spent, expired, adjusted, transferred_net, "
+                       "next_due_at, rolling_expires_at, held, version) VALUES (?, ?, ?, ?, ?, "
+                       "?, ?, ?, ?, ?, ?, ?, 1)") {
+    for (size_t rows = 1; rows <= kEntriesPerInsert; ++rows) {
+      insert_entries[rows] = multi_row_insert(
+          sqlite_fail_or(d, "INSERT") +
+              " INTO entries (program_id, member_id, posting_id, seq, account, lot_id, amount)",
+          "(?, ?, ?, ?, ?, ?, ?)", rows);
+    }
+  }
+  std::string insert_posting;
+  std::string insert_lot;
+  std::string update_lot;
+  std::string update_balance;
+  std::string update_balance_at_version;
+  std::string insert_balance;
+  std::array<std::string, kEntriesPerInsert + 1> insert_entries;  // by row count
+};
+
 StoreSession::StoreSession(std::unique_ptr<SqlConnection> connection)
-    : connection_(std::move(connection)) {}
+    : connection_(std::move(connection)),
+      ledger_sql_(std::make_unique<const LedgerStatements>(connection_->dialect())) {}
 StoreSession::~StoreSession() = default;
 
 Result<std::unique_ptr<StoreSession>> open_session(std::string_view url) {
@@ -539,27 +584,41 @@ Result<std::vector<Lot>> StoreSession::list_lots(ProgramId program, MemberId mem
 }
 
 Status StoreSession::apply_plan(LedgerPlan& plan) {
+  LOYALTY_ASSIGN_OR_RETURN(bool applied, apply_plan_checked(plan, std::nullopt));
+  LOYALTY_ASSERT(applied);
+  return {};
+}
+
+Result<bool> StoreSession::apply_plan_if_version(LedgerPlan& plan, int64_t version) {
+  LOYALTY_ASSERT(plan.balances.size() == 1 && plan.balances.contains(plan.posting.member));
+  return apply_plan_checked(plan, version);
+}
+
+Result<bool> StoreSession::apply_plan_checked(LedgerPlan& plan,
+                                              std::optional<int64_t> expected_version) {
   Posting& p = plan.posting;
   const int64_t program = p.program_id.value;
   LOYALTY_ASSERT(program > 0 && p.member.valid() && !p.id.valid());
   if (p.config_version == 0 && config_version_source_) {
     LOYALTY_ASSIGN_OR_RETURN(p.config_version, config_version_source_(p.program_id));
   }
+  // A plan made elsewhere: its member's balance first, and only at the version
+  // it was made from; nothing is written when the version moved.
+  if (expected_version) {
+    const Balance& b = plan.balances.at(p.member);
+    LOYALTY_ASSIGN_OR_RETURN(bool written, write_balance(program, p.member, b, expected_version));
+    if (!written) return false;
+  }
   LOYALTY_ASSIGN_OR_RETURN(
       int64_t posting_id,
-      insert_returning_id(
-          *connection_,
-          sqlite_fail_or(dialect(), "INSERT") +
-              " INTO postings (program_id, member_id, counterparty_id, kind, reason, source, "
-              "reason_code, actor, reverses_id, created_at, config_version, order_id) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {program, p.member.value,
-           p.counterparty.valid() ? SqlValue(p.counterparty.value) : SqlValue(), to_string(p.kind),
-           p.reason, p.source, p.reason_code, p.actor,
-           p.reverses.valid() ? SqlValue(p.reverses.value) : SqlValue(),
-           p.created_at.micros_since_epoch,
-           p.config_version > 0 ? SqlValue(p.config_version) : SqlValue(),
-           p.order.valid() ? SqlValue(p.order.value) : SqlValue()}));
+      insert_returning_id(*connection_, ledger_sql_->insert_posting,
+                          {program, p.member.value,
+                           p.counterparty.valid() ? SqlValue(p.counterparty.value) : SqlValue(),
+                           to_string(p.kind), p.reason, p.source, p.reason_code, p.actor,
+                           p.reverses.valid() ? SqlValue(p.reverses.value) : SqlValue(),
+                           p.created_at.micros_since_epoch,
+                           p.config_version > 0 ? SqlValue(p.config_version) : SqlValue(),
+                           p.order.valid() ? SqlValue(p.order.value) : SqlValue()}));
   LOYALTY_ASSERT(posting_id > 0);
   p.id = PostingId{posting_id};
 
@@ -574,25 +633,21 @@ Status StoreSession::apply_plan(LedgerPlan& plan) {
     }
     LOYALTY_ASSIGN_OR_RETURN(
         int64_t id,
-        insert_returning_id(
-            *connection_,
-            sqlite_fail_or(dialect(), "INSERT") +
-                " INTO lots (program_id, member_id, posting_id, original, remaining, pending, "
-                "created_at, available_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            {program, nl.member.value, posting_id, nl.points.value, remaining, nl.pending,
-             p.created_at.micros_since_epoch, instant_value(nl.available_at),
-             instant_value(nl.expires_at)}));
+        insert_returning_id(*connection_, ledger_sql_->insert_lot,
+                            {program, nl.member.value, posting_id, nl.points.value, remaining,
+                             nl.pending, p.created_at.micros_since_epoch,
+                             instant_value(nl.available_at), instant_value(nl.expires_at)}));
     new_ids[i] = LotId{id};
   }
   // Entries go in multi-row INSERTs of up to kEntriesPerInsert rows: one
   // statement step instead of one per entry (postings touching many lots, such
   // as an expiry of ten lots, write eleven entries). One cached statement per
-  // row count. OR FAIL on SQLite even though a statement writes several rows
+  // row count (LedgerStatements). OR FAIL on SQLite even though a statement writes several rows
   // (no statement journal: −3 % instructions of the expiry job): a row failing
   // mid-statement leaves the rows before it, but the posting row above was
   // written first, so the engine sees a command that wrote and failed and
   // reruns its batch with savepoints (Engine::execute_batch).
-  constexpr size_t kEntriesPerInsert = 16;
+  constexpr size_t kEntriesPerInsert = LedgerStatements::kEntriesPerInsert;
   for (Entry& e : p.entries) {
     if (e.lot.new_index >= 0) {
       e.lot = LotRef{new_ids[static_cast<size_t>(e.lot.new_index)], -1};
@@ -602,10 +657,7 @@ Status StoreSession::apply_plan(LedgerPlan& plan) {
   params.reserve(std::min(p.entries.size(), kEntriesPerInsert) * 7);
   for (size_t first = 0; first < p.entries.size(); first += kEntriesPerInsert) {
     const size_t rows = std::min(kEntriesPerInsert, p.entries.size() - first);
-    const std::string sql = multi_row_insert(
-        sqlite_fail_or(dialect(), "INSERT") +
-            " INTO entries (program_id, member_id, posting_id, seq, account, lot_id, amount)",
-        "(?, ?, ?, ?, ?, ?, ?)", rows);
+    const std::string& sql = ledger_sql_->insert_entries[rows];
     params.clear();
     for (size_t i = first; i < first + rows; ++i) {
       const Entry& e = p.entries[i];
@@ -622,36 +674,52 @@ Status StoreSession::apply_plan(LedgerPlan& plan) {
   // of 10 lots): the IN list costs an ephemeral table per statement and the
   // job's instructions fell by 1 % only (docs/performance.md, "Expiry job").
   for (const LotChange& c : plan.lot_changes) {
-    LOYALTY_RETURN_IF_ERROR(connection_->query(
-        sqlite_fail_or(dialect(), "UPDATE") +
-            " lots SET remaining = ?, pending = ? WHERE program_id = ? AND member_id = ? AND "
-            "id = ?",
-        {c.remaining.value, c.pending, program, c.member.value, c.id.value}));
+    LOYALTY_RETURN_IF_ERROR(
+        connection_->query(ledger_sql_->update_lot,
+                           {c.remaining.value, c.pending, program, c.member.value, c.id.value}));
     LOYALTY_ASSERT(connection_->changes() == 1);
   }
-  // A member's balance row exists after its first posting: UPDATE (one B-tree
-  // seek), and INSERT only when it changed nothing. An upsert would try the
-  // INSERT first and seek twice on every posting.
   for (const auto& [member, b] : plan.balances) {
-    LOYALTY_RETURN_IF_ERROR(connection_->query(
-        sqlite_fail_or(dialect(), "UPDATE") +
-            " balances SET available = ?, pending = ?, lifetime_earned = ?, lifetime_spent = ?, "
-            "expired = ?, adjusted = ?, transferred_net = ?, next_due_at = ?, "
-            "rolling_expires_at = ?, held = ? WHERE program_id = ? AND member_id = ?",
-        {b.available.value, b.pending.value, b.lifetime_earned.value, b.lifetime_spent.value,
-         b.expired.value, b.adjusted.value, b.transferred_net.value, instant_value(b.next_due_at),
-         instant_value(b.rolling_expires_at), b.held.value, program, member.value}));
-    if (connection_->changes() == 1) continue;
-    LOYALTY_RETURN_IF_ERROR(connection_->query(
-        sqlite_fail_or(dialect(), "INSERT") +
-            " INTO balances (program_id, member_id, available, pending, lifetime_earned, "
-            "lifetime_spent, expired, adjusted, transferred_net, next_due_at, rolling_expires_at, "
-            "held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {program, member.value, b.available.value, b.pending.value, b.lifetime_earned.value,
-         b.lifetime_spent.value, b.expired.value, b.adjusted.value, b.transferred_net.value,
-         instant_value(b.next_due_at), instant_value(b.rolling_expires_at), b.held.value}));
+    if (expected_version && member == p.member) continue;  // written above
+    LOYALTY_RETURN_IF_ERROR(write_balance(program, member, b, std::nullopt).status());
   }
-  return {};
+  return true;
+}
+
+// A member's balance row exists after its first posting: UPDATE (one B-tree
+// seek), and INSERT only when it changed nothing. An upsert would try the
+// INSERT first and seek twice on every posting. Every write adds one to the
+// row's version. With `expected_version`, only a row at that version is
+// updated (false: the row moved on, nothing written).
+Result<bool> StoreSession::write_balance(int64_t program, MemberId member, const Balance& b,
+                                         std::optional<int64_t> expected_version) {
+  const std::array<SqlValue, 13> params{b.available.value,
+                                        b.pending.value,
+                                        b.lifetime_earned.value,
+                                        b.lifetime_spent.value,
+                                        b.expired.value,
+                                        b.adjusted.value,
+                                        b.transferred_net.value,
+                                        instant_value(b.next_due_at),
+                                        instant_value(b.rolling_expires_at),
+                                        b.held.value,
+                                        program,
+                                        member.value,
+                                        expected_version.value_or(0)};
+  if (expected_version) {
+    LOYALTY_RETURN_IF_ERROR(
+        connection_->query(ledger_sql_->update_balance_at_version, params, nullptr));
+    return connection_->changes() == 1;
+  }
+  LOYALTY_RETURN_IF_ERROR(connection_->query(ledger_sql_->update_balance,
+                                             std::span<const SqlValue>(params).first(12), nullptr));
+  if (connection_->changes() == 1) return true;
+  LOYALTY_RETURN_IF_ERROR(connection_->query(
+      ledger_sql_->insert_balance,
+      {program, member.value, b.available.value, b.pending.value, b.lifetime_earned.value,
+       b.lifetime_spent.value, b.expired.value, b.adjusted.value, b.transferred_net.value,
+       instant_value(b.next_due_at), instant_value(b.rolling_expires_at), b.held.value}));
+  return true;
 }
 
 Status StoreSession::read_postings_entries(ProgramId program, std::vector<Posting>& postings) {
@@ -738,7 +806,8 @@ Result<Points> StoreSession::transferred_out_since(ProgramId program, MemberId m
 Status StoreSession::set_next_due_at(ProgramId program, MemberId member,
                                      std::optional<Instant> due) {
   return connection_->query(
-      "UPDATE balances SET next_due_at = ? WHERE program_id = ? AND member_id = ?",
+      "UPDATE balances SET next_due_at = ?, version = version + 1 WHERE program_id = ? AND "
+      "member_id = ?",
       {instant_value(due), program.value, member.value});
 }
 
@@ -750,6 +819,31 @@ Result<std::vector<DueMember>> StoreSession::members_due(Instant now, int limit)
       {now.micros_since_epoch, int64_t{std::clamp(limit, 1, 100000)}}, [&](const Row& r) {
         out.push_back(DueMember{ProgramId{r.get_int(0)}, MemberId{r.get_int(1)}, std::nullopt});
       }));
+  return out;
+}
+
+Result<std::vector<DueMember>> StoreSession::due_members_after(Instant now,
+                                                               const std::optional<DueKey>& after,
+                                                               int limit) {
+  std::vector<DueMember> out;
+  // balances_next_due holds (next_due_at) and then the row's key (program_id,
+  // member_id) on SQLite: the row-value condition is a range of it.
+  std::string sql = "SELECT program_id, member_id, version, " BALANCE_COLUMNS(
+      "") " FROM balances WHERE next_due_at IS NOT NULL AND next_due_at <= ?";
+  std::vector<SqlValue> params{now.micros_since_epoch};
+  if (after) {
+    sql += " AND (next_due_at, program_id, member_id) > (?, ?, ?)";
+    params.insert(params.end(),
+                  {SqlValue(after->due.micros_since_epoch), SqlValue(after->program_id.value),
+                   SqlValue(after->member_id.value)});
+  }
+  sql += " ORDER BY next_due_at, program_id, member_id LIMIT ?";
+  params.emplace_back(int64_t{std::clamp(limit, 1, 100000)});
+  LOYALTY_RETURN_IF_ERROR(connection_->query(sql, params, [&](const Row& r) {
+    DueMember d{ProgramId{r.get_int(0)}, MemberId{r.get_int(1)}, read_balance(r, 3)};
+    d.version = r.get_int(2);
+    out.push_back(d);
+  }));
   return out;
 }
 

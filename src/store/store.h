@@ -71,6 +71,18 @@ struct DueMember {
   // The member's balance as claimed (claim_due_members reads it with the
   // claim, so the catch-up need not read it again); nullopt elsewhere.
   std::optional<Balance> balance;
+  // The balance row's version as read with `balance` (due_members_after): every
+  // write to the member's balance or lots adds one (apply_plan,
+  // set_next_due_at), so a plan made from what was read can be applied only
+  // if the version is still the same (apply_plan_if_version).
+  int64_t version = 0;
+};
+
+// A position in the order of due members: (next_due_at, program, member).
+struct DueKey {
+  Instant due;
+  ProgramId program_id;
+  MemberId member_id;
 };
 
 // A business event in the outbox (docs/events.md), written in the transaction
@@ -259,6 +271,12 @@ class StoreSession {
   // Writes the posting, its entries, new lots, lot changes and balances. Assigns
   // ids: plan.posting.id, entry lot refs to new lots become existing ids.
   Status apply_plan(LedgerPlan& plan);
+  // apply_plan for a plan made outside this transaction (the scheduler plans
+  // expiries on its own thread, jobs/scheduler.cpp): writes it only if the
+  // balance row of the posting's member still has `version`, and returns
+  // false with nothing written otherwise. The plan must change that member's
+  // balance only.
+  Result<bool> apply_plan_if_version(LedgerPlan& plan, int64_t version);
   Result<std::optional<Posting>> find_posting(ProgramId program, PostingId id);
   // Postings with an entry of the member, newest first, id < before (0 = newest).
   Result<std::vector<Posting>> list_member_postings(ProgramId program, MemberId member,
@@ -270,6 +288,10 @@ class StoreSession {
   Status set_next_due_at(ProgramId program, MemberId member, std::optional<Instant> due);
   // Members with a lot due to vest or expire at or before `now`.
   Result<std::vector<DueMember>> members_due(Instant now, int limit);
+  // Up to `limit` due members (next_due_at <= now) after `after` in the order
+  // of DueKey, with their balances and versions; no locks (a reader's read).
+  Result<std::vector<DueMember>> due_members_after(Instant now, const std::optional<DueKey>& after,
+                                                   int limit);
 
   // Scheduled jobs (writer transaction). Claims up to `limit` members whose
   // next_due_at <= now, locking their member rows; on PostgreSQL rows another
@@ -520,7 +542,12 @@ class StoreSession {
  private:
   Status read_postings_entries(ProgramId program, std::vector<Posting>& postings);
   std::unique_ptr<SqlConnection> connection_;
+  Result<bool> apply_plan_checked(LedgerPlan& plan, std::optional<int64_t> expected_version);
+  Result<bool> write_balance(int64_t program, MemberId member, const Balance& b,
+                             std::optional<int64_t> expected_version);
   ConfigVersionSource config_version_source_;
+  struct LedgerStatements;
+  std::unique_ptr<const LedgerStatements> ledger_sql_;
 };
 
 // Opens and returns a session on url (see open_connection).

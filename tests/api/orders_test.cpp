@@ -89,7 +89,7 @@ class OrdersApi : public ApiTest {
   // What the scheduler does every second in `serve`.
   void run_scheduler() {
     engine::Command command;
-    command.body = engine::CatchUp{{}, 1000};
+    command.body = engine::CatchUp{{}, 1000, {}};
     engine::Outcome out = engine_->execute(std::move(command));
     ASSERT_TRUE(out.status.ok()) << out.status.message();
   }

@@ -220,6 +220,108 @@ TEST_P(JobsTest, OneStepExpiresManyLotsOfManyMembersExactly) {
   EXPECT_EQ(events(p, "points.expired").size(), std::size(cases));
 }
 
+// The scheduler plans expiries on its own thread from the reader (SQLite) in
+// steps of members in the due order, the next step planned while the writer
+// writes one: small steps, every member once.
+TEST_P(JobsTest, StepsPlannedAheadExpireEveryDueMemberOnce) {
+  ProgramId p = create_program("UTC", R"(expiry:
+  mode: after_earn
+  months: 1
+  warn_days_before: 0
+)");
+  std::vector<MemberId> members;
+  for (int i = 0; i < 7; ++i) {
+    members.push_back(enroll(p, "m" + std::to_string(i)));
+    credit(p, members.back(), 10 + i);
+    credit(p, members.back(), 1);
+    clock_.advance(Duration::from_seconds(i % 2));  // some share a due instant
+  }
+  clock_.set(at("2025-03-01T00:00:00Z"));
+  jobs::JobOptions options;
+  options.catch_up_members_per_step = 2;
+  jobs::JobRunCounts counts = must(jobs::run_jobs_once(
+      *reader_, *engine_, clock_, jobs::JobSelection{true, false, false, false, false}, options));
+  EXPECT_EQ(counts.members_caught_up, 7);
+  EXPECT_EQ(counts.postings, 7);
+  EXPECT_EQ(counts.stale_plans, 0);
+  for (int i = 0; i < 7; ++i) {
+    Balance b = balance(p, members[static_cast<size_t>(i)]);
+    EXPECT_EQ(b.available.value, 0) << i;
+    EXPECT_EQ(b.expired.value, 11 + i) << i;
+    EXPECT_EQ(b.next_due_at, std::nullopt) << i;
+  }
+  EXPECT_EQ(events(p, "points.expired").size(), 7U);
+  EXPECT_EQ(run_jobs(jobs::JobSelection{true, false, false, false, false}).postings, 0);
+}
+
+// A plan made from a read is written only if the member's balance version is
+// still the one read; otherwise the writer catches the member up from the
+// store, once.
+TEST_P(JobsTest, APreparedExpiryIsWrittenOnlyIfTheMemberWasNotWrittenToSinceItWasPlanned) {
+  ProgramId p = create_program("UTC", R"(expiry:
+  mode: after_earn
+  months: 1
+  warn_days_before: 0
+)");
+  MemberId a = enroll(p, "a");
+  MemberId b = enroll(p, "b");
+  MemberId c = enroll(p, "c");
+  for (MemberId m : {a, b, c}) credit(p, m, 100);
+  clock_.set(at("2025-02-02T00:00:00Z"));
+  const Instant planned_at = clock_.now();
+  Program program = *must(reader_->find_program(p));
+  auto due = must(reader_->due_members_after(planned_at, std::nullopt, 10));
+  ASSERT_EQ(due.size(), 3U);
+  std::vector<engine::PreparedExpiry> prepared;
+  for (const store::DueMember& d : due) {
+    MemberLedger ml;
+    ml.member.program_id = p;
+    ml.member.id = d.member_id;
+    ml.balance = *d.balance;
+    ml.open_lots = must(reader_->open_lots(p, d.member_id));
+    std::optional<LedgerPlan> plan = plan_expiry(program, ml, planned_at);
+    ASSERT_TRUE(plan.has_value());
+    plan->balances.at(d.member_id).next_due_at = std::nullopt;
+    prepared.push_back(engine::PreparedExpiry{p, d.member_id, d.version, std::move(*plan)});
+  }
+  // After the plans were made: b is written to by a command (which catches it
+  // up first: its points expire there), c's next_due_at is rewritten (still due).
+  clock_.advance(Duration::from_seconds(5));
+  credit(p, b, 7);
+  const int64_t c_version = prepared[2].version;
+  ASSERT_TRUE(reader_->set_next_due_at(p, c, balance(p, c).next_due_at).ok());
+  auto again = must(reader_->due_members_after(clock_.now(), std::nullopt, 10));
+  ASSERT_EQ(again.size(), 2U);  // a and c
+  EXPECT_EQ(again[1].member_id, c);
+  EXPECT_EQ(again[1].version, c_version + 1);
+
+  engine::CatchUp cmd;
+  cmd.prepared = prepared;
+  auto result = ok<engine::CatchUpResult>(cmd);
+  EXPECT_EQ(result.stale, 2);    // b and c
+  EXPECT_EQ(result.members, 2);  // a (as planned) and c (from the store); b was done
+  EXPECT_EQ(result.postings, 2);
+  for (MemberId m : {a, c}) {
+    EXPECT_EQ(balance(p, m).available.value, 0);
+    EXPECT_EQ(balance(p, m).expired.value, 100);
+    EXPECT_EQ(balance(p, m).next_due_at, std::nullopt);
+  }
+  EXPECT_EQ(balance(p, b).available.value, 7);
+  EXPECT_EQ(balance(p, b).expired.value, 100);  // once, by the credit's catch-up
+  auto expired = events(p, "points.expired");
+  ASSERT_EQ(expired.size(), 3U);
+  // Written plans carry the writer's time, not the planner's.
+  std::vector<Posting> a_postings = must(reader_->list_member_postings(p, a, PostingId{}, 10));
+  ASSERT_FALSE(a_postings.empty());
+  EXPECT_EQ(a_postings.front().kind, PostingKind::kExpiry);
+  EXPECT_EQ(a_postings.front().created_at, clock_.now());
+  // The same plans again: nothing (every member moved on and is not due).
+  auto replay = ok<engine::CatchUpResult>(engine::CatchUp{{}, 0, prepared});
+  EXPECT_EQ(replay.stale, 3);
+  EXPECT_EQ(replay.postings, 0);
+  EXPECT_EQ(replay.members, 0);
+}
+
 TEST_P(JobsTest, FixedDateExpiresAYearsPointsWhenTheDateEndsInTheProgramsTimeZone) {
   ProgramId p = create_program("Europe/Berlin", R"(expiry:
   mode: fixed_date

@@ -512,7 +512,7 @@ TEST_P(ReferralEngine, SimulationOfHonestAndFraudulentPatterns) {
   clock_days(14);
   while (run_job() > 0) {
   }
-  ok<engine::CatchUpResult>(engine::CatchUp{{}, 10'000});  // every order's points vested
+  ok<engine::CatchUpResult>(engine::CatchUp{{}, 10'000, {}});  // every order's points vested
   ReferralStats stats = must(reader_->referral_stats(program_));
   EXPECT_EQ(stats.referrals, 80);
   EXPECT_EQ(stats.conversions, 40);
