@@ -262,6 +262,7 @@ std::string to_json(const JobRunCounts& c) {
   w.begin_object()
       .field("members_caught_up", c.members_caught_up)
       .field("postings", c.postings)
+      .field("stale_plans", c.stale_plans)
       .field("expiry_warnings", c.warnings)
       .field("birthdays", c.birthdays)
       .field("anniversaries", c.anniversaries)
