@@ -133,6 +133,13 @@ class JobsTest : public ::testing::TestWithParam<Backend> {
 
 // ---- Expiry policies over a year ----
 
+// Points expire a month after they were earned, without warnings.
+constexpr const char* kExpireAMonthAfterEarning = R"(expiry:
+  mode: after_earn
+  months: 1
+  warn_days_before: 0
+)";
+
 TEST_P(JobsTest, AfterEarnExpiresEachLotMonthsAfterItWasEarnedWithOneWarningEach) {
   ProgramId p = create_program("UTC", R"(expiry:
   mode: after_earn
@@ -181,11 +188,7 @@ TEST_P(JobsTest, AfterEarnExpiresEachLotMonthsAfterItWasEarnedWithOneWarningEach
 // one query and written in UPDATEs of at most 16 lots (store.cpp): lot counts
 // around that boundary, a partly spent lot, and a member with nothing due.
 TEST_P(JobsTest, OneStepExpiresManyLotsOfManyMembersExactly) {
-  ProgramId p = create_program("UTC", R"(expiry:
-  mode: after_earn
-  months: 1
-  warn_days_before: 0
-)");
+  ProgramId p = create_program("UTC", kExpireAMonthAfterEarning);
   struct Case {
     int lots;
     int64_t spent;
@@ -224,11 +227,7 @@ TEST_P(JobsTest, OneStepExpiresManyLotsOfManyMembersExactly) {
 // steps of members in the due order, the next step planned while the writer
 // writes one: small steps, every member once.
 TEST_P(JobsTest, StepsPlannedAheadExpireEveryDueMemberOnce) {
-  ProgramId p = create_program("UTC", R"(expiry:
-  mode: after_earn
-  months: 1
-  warn_days_before: 0
-)");
+  ProgramId p = create_program("UTC", kExpireAMonthAfterEarning);
   std::vector<MemberId> members;
   for (int i = 0; i < 7; ++i) {
     members.push_back(enroll(p, "m" + std::to_string(i)));
@@ -258,11 +257,7 @@ TEST_P(JobsTest, StepsPlannedAheadExpireEveryDueMemberOnce) {
 // still the one read; otherwise the writer catches the member up from the
 // store, once.
 TEST_P(JobsTest, APreparedExpiryIsWrittenOnlyIfTheMemberWasNotWrittenToSinceItWasPlanned) {
-  ProgramId p = create_program("UTC", R"(expiry:
-  mode: after_earn
-  months: 1
-  warn_days_before: 0
-)");
+  ProgramId p = create_program("UTC", kExpireAMonthAfterEarning);
   MemberId a = enroll(p, "a");
   MemberId b = enroll(p, "b");
   MemberId c = enroll(p, "c");
