@@ -131,6 +131,21 @@ std::optional<Instant> earliest_due(const std::vector<Lot>& lots) {
   return due;
 }
 
+void apply_to_ledger(const LedgerPlan& plan, MemberLedger& member) {
+  const MemberId id = member.member.id;
+  for (const NewLot& lot : plan.new_lots) LOYALTY_ASSERT(lot.member != id);
+  for (const LotChange& c : plan.lot_changes) {
+    if (c.member != id) continue;
+    for (Lot& lot : member.open_lots) {
+      if (lot.id == c.id) {
+        lot.remaining = c.remaining;
+        lot.pending = c.pending;
+      }
+    }
+  }
+  if (auto it = plan.balances.find(id); it != plan.balances.end()) member.balance = it->second;
+}
+
 std::optional<Instant> earliest_due(const Balance& balance, const std::vector<Lot>& lots) {
   std::optional<Instant> due = earliest_due(lots);
   if (balance.rolling_expires_at && balance.available.value > 0 &&

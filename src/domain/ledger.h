@@ -250,6 +250,11 @@ std::optional<LedgerPlan> plan_vesting(const Program& program, const MemberLedge
 std::optional<LedgerPlan> plan_expiry(const Program& program, const MemberLedger& member,
                                       Instant now);
 
+// The member's ledger as a plan for it leaves it (its lots' changes and its
+// balance): what reading it back after apply_plan would give, without the read.
+// The plan must not open new lots for the member.
+void apply_to_ledger(const LedgerPlan& plan, MemberLedger& member);
+
 // Earliest vesting/expiry instant among open lots.
 std::optional<Instant> earliest_due(const std::vector<Lot>& open_lots);
 // The value next_due_at should have: earliest_due(open_lots), and the rolling

@@ -95,12 +95,7 @@ Result<int> catch_up(StoreSession& s, const Program& program, const Member& memb
     LOYALTY_RETURN_IF_ERROR(events::emit_posting_event(s, events::kPointsExpired, plan->posting));
     ++written;
     // The plan holds the member's state after it: no need to read it back.
-    for (const LotChange& c : plan->lot_changes) {
-      for (Lot& lot : ml.open_lots) {
-        if (lot.id == c.id) lot.remaining = c.remaining;
-      }
-    }
-    ml.balance = plan->balances.at(member.id);
+    apply_to_ledger(*plan, ml);
   }
   // next_due_at may only be early, never late; make it exact so the scheduler
   // does not pick the member again.

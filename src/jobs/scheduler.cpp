@@ -94,13 +94,8 @@ Result<PlannedStep> plan_step(store::StoreSession& reader, Instant now,
       step.members.push_back(d);
       continue;
     }
-    for (const LotChange& c : plan->lot_changes) {
-      for (Lot& lot : ml.open_lots) {
-        if (lot.id == c.id) lot.remaining = c.remaining;
-      }
-    }
-    Balance& after_plan = plan->balances.at(d.member_id);
-    after_plan.next_due_at = earliest_due(after_plan, ml.open_lots);
+    apply_to_ledger(*plan, ml);
+    plan->balances.at(d.member_id).next_due_at = earliest_due(ml.balance, ml.open_lots);
     step.prepared.push_back(
         engine::PreparedExpiry{d.program_id, d.member_id, d.version, std::move(*plan)});
   }

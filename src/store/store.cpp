@@ -642,11 +642,12 @@ Result<bool> StoreSession::apply_plan_checked(LedgerPlan& plan,
   // Entries go in multi-row INSERTs of up to kEntriesPerInsert rows: one
   // statement step instead of one per entry (postings touching many lots, such
   // as an expiry of ten lots, write eleven entries). One cached statement per
-  // row count (LedgerStatements). OR FAIL on SQLite even though a statement writes several rows
-  // (no statement journal: −3 % instructions of the expiry job): a row failing
-  // mid-statement leaves the rows before it, but the posting row above was
-  // written first, so the engine sees a command that wrote and failed and
-  // reruns its batch with savepoints (Engine::execute_batch).
+  // row count (LedgerStatements). OR FAIL on SQLite even though a statement
+  // writes several rows (no statement journal: −3 % instructions of the expiry
+  // job): a row failing mid-statement leaves the rows before it, but the
+  // posting row above was written first, so the engine sees a command that
+  // wrote and failed and reruns its batch with savepoints
+  // (Engine::execute_batch).
   constexpr size_t kEntriesPerInsert = LedgerStatements::kEntriesPerInsert;
   for (Entry& e : p.entries) {
     if (e.lot.new_index >= 0) {
